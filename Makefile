@@ -1,0 +1,39 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a step they take.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+UV_VERSION := 0.13.9
+
+.PHONY: run test test-unit test-e2e install fetch bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+fetch: install
+	$(BIN)/contract-workers fetch --profile full
+
+run: fetch
+	$(BIN)/contract-workers dev --profile full
+
+test: fetch
+	$(BIN)/pytest
+
+test-unit: install
+	$(BIN)/pytest -m "not e2e"
+
+test-e2e: fetch
+	$(BIN)/pytest -m e2e
+
+bench: install
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) var/devstack/runs

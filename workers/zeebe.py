@@ -1,0 +1,53 @@
+"""The gRPC channel to the Zeebe gateway, chosen from the settings (pyzeebe's channel helpers).
+
+* no credentials           -> insecure channel (local engine);
+* ZEEBE_CLIENT_ID + server -> OAuth2 client-credentials channel (self-managed with Identity);
+* CAMUNDA_CLUSTER_ID       -> Camunda SaaS channel.
+"""
+
+from __future__ import annotations
+
+import grpc
+from pyzeebe import ZeebeClient
+from pyzeebe.channel import (
+    create_camunda_cloud_channel,
+    create_insecure_channel,
+    create_oauth2_client_credentials_channel,
+)
+
+from workers.config import ZeebeSettings
+
+# Keepalive so a dead gateway is noticed, and reconnect quickly after an engine restart.
+CHANNEL_OPTIONS = (
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.initial_reconnect_backoff_ms", 500),
+    ("grpc.max_reconnect_backoff_ms", 5_000),
+)
+
+
+def create_channel(settings: ZeebeSettings) -> grpc.aio.Channel:
+    secret = settings.zeebe_client_secret.get_secret_value() if settings.zeebe_client_secret else None
+    if settings.mode == "saas":
+        return create_camunda_cloud_channel(
+            client_id=settings.zeebe_client_id,
+            client_secret=secret,
+            cluster_id=settings.camunda_cluster_id,
+            region=settings.camunda_cluster_region or "bru-2",
+            audience=settings.zeebe_token_audience or "zeebe.camunda.io",
+            channel_options=CHANNEL_OPTIONS,
+        )
+    if settings.mode == "oauth":
+        return create_oauth2_client_credentials_channel(
+            grpc_address=settings.zeebe_address,
+            client_id=settings.zeebe_client_id,
+            client_secret=secret,
+            authorization_server=settings.zeebe_authorization_server_url,
+            audience=settings.zeebe_token_audience or "zeebe-api",
+            channel_options=CHANNEL_OPTIONS,
+        )
+    return create_insecure_channel(grpc_address=settings.zeebe_address, channel_options=CHANNEL_OPTIONS)
+
+
+def create_client(settings: ZeebeSettings) -> ZeebeClient:
+    return ZeebeClient(create_channel(settings), max_connection_retries=-1)
