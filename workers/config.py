@@ -184,8 +184,10 @@ class WorkerSettings(BaseSettings):
     stream_enabled: bool = True
     max_connection_retries: int = -1  # keep reconnecting: an engine restart must not kill the worker
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
-    retry_backoff_base_ms: int = Field(default=1000, ge=0)
-    retry_backoff_max_ms: int = Field(default=60_000, ge=0)
+    # Per task type, e.g. WORKER_JOB_TIMEOUT_MS='{"contract.generate": 90000}'; the task's own default otherwise.
+    job_timeout_ms: dict[str, int] = {}
+    # Multiplies every task's retry back-off (1.0 = as designed; tests shorten it).
+    retry_backoff_scale: float = Field(default=1.0, gt=0)
 
 
 def describe_validation_error(group: str, error: ValidationError, prefix: str) -> str:

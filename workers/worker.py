@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from dataclasses import replace
 from typing import Any
 
 import structlog
 from pyzeebe import ZeebeWorker
 
 from workers.config import WorkerSettings
-from workers.tasks import registry
 from workers.tasks.runtime import TaskSpec, register
 
 log = structlog.get_logger(__name__)
@@ -34,7 +34,17 @@ def build_worker(channel: Any, deps: Any, settings: WorkerSettings, specs: list[
         max_connection_retries=settings.max_connection_retries,
         stream_enabled=settings.stream_enabled,
     )
-    for spec in specs if specs is not None else registry.all_specs():
+    if specs is None:
+        from workers.tasks import registry
+
+        specs = registry.all_specs()
+    for spec in specs:
+        spec = replace(
+            spec,
+            timeout_ms=settings.job_timeout_ms.get(spec.type, spec.timeout_ms),
+            backoff_base_ms=int(spec.backoff_base_ms * settings.retry_backoff_scale),
+            backoff_max_ms=int(spec.backoff_max_ms * settings.retry_backoff_scale),
+        )
         register(worker, spec, deps, lambda: worker.zeebe_adapter)
     return worker
 

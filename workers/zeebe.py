@@ -51,3 +51,16 @@ def create_channel(settings: ZeebeSettings) -> grpc.aio.Channel:
 
 def create_client(settings: ZeebeSettings) -> ZeebeClient:
     return ZeebeClient(create_channel(settings), max_connection_retries=-1)
+
+
+async def retry_incident(channel: grpc.aio.Channel, job_key: int, incident_key: int, retries: int = 3) -> None:
+    """What an operator does in Operate after fixing the cause: give the job retries, resolve the incident.
+
+    pyzeebe's client has no call for these, so we use the gateway's gRPC API directly.
+    """
+    from pyzeebe.proto.gateway_pb2 import ResolveIncidentRequest, UpdateJobRetriesRequest
+    from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
+
+    stub = GatewayStub(channel)
+    await stub.UpdateJobRetries(UpdateJobRetriesRequest(jobKey=job_key, retries=retries), timeout=10)
+    await stub.ResolveIncident(ResolveIncidentRequest(incidentKey=incident_key), timeout=10)

@@ -42,3 +42,48 @@ async def test_completed_instance_is_listed_in_operate_with_its_variables(full_e
         variables = await operate.variables(result.process_instance_key)
         assert json.loads(variables["pong"]) == "etarepo"
         assert await operate.process_definitions("contract-ping")
+
+
+async def test_provider_down_becomes_a_clear_incident_and_completes_after_retry(full_engine, tmp_path) -> None:
+    from tests.e2e.nda_env import EMPLOYEE, nda_env
+    from workers.zeebe import retry_incident
+
+    client = ZeebeClient(create_insecure_channel(grpc_address=full_engine.address))
+    await client.deploy_resource(*[str(p) for p in sorted(BPMN_DIR.glob("*.bpmn"))])
+    async with nda_env(full_engine.address, tmp_path) as env, OperateClient(full_engine.rest_url) as operate:
+        employee = {**EMPLOYEE, "id": "E-DOWN"}
+        # the provider answers the template and token calls, then goes down before generation
+        created = await env.client.run_process("employee-nda", variables={"employee": employee})
+        key = created.process_instance_key
+
+        async def generating():
+            return env.state.counters.get("token_requests", 0) >= 1
+
+        await eventually(generating, timeout=30, interval=0.1)
+        env.faults(down=True)
+
+        async def incident():
+            items = await operate.incidents(key)
+            return items[0] if items else None
+
+        found = await eventually(incident, timeout=120, interval=1)
+        message = found["message"]
+        # an operator can act on it: what failed, where, and what to do next
+        assert "unavailable" in message and "HTTP 503" in message, message
+        assert "no retries left" in message, message
+        for secret in ("Bearer", env.provider_settings.client_secret.get_secret_value()):
+            assert secret not in message
+
+        env.faults(down=False)
+        await retry_incident(env.channel, job_key=found["jobKey"], incident_key=found["key"], retries=2)
+
+        async def completed():
+            instance = await operate.process_instance(key)
+            return instance if instance and instance.get("state") == "COMPLETED" else None
+
+        await eventually(completed, timeout=90, interval=1)
+        variables = await operate.variables(key)
+        assert json.loads(variables["dmsLocation"]).endswith(".pdf")
+        # what Operate shows contains no personal data outside the allow-list and no token
+        shown = json.dumps(variables)
+        assert "grace.hopper@example.com" not in shown and "Arlington" not in shown

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from workers.tasks import ping
+from workers.tasks import build_payload, check_status, generate, get_token, ping, prune_pii, upload_dms
 from workers.tasks.runtime import TaskSpec
 
 
 def all_specs() -> list[TaskSpec]:
-    return [ping.SPEC]
+    return [
+        build_payload.SPEC,
+        get_token.SPEC,
+        generate.SPEC,
+        check_status.SPEC,
+        prune_pii.SPEC,
+        upload_dms.SPEC,
+        ping.SPEC,
+    ]

@@ -1,0 +1,162 @@
+"""The NDA flow's surroundings for e2e tests: sandbox provider, bridge and workers on real loopback HTTP,
+against a real engine. Only the engine address differs between the broker and the full profile."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyzeebe import ZeebeClient, ZeebeWorker, create_insecure_channel
+
+from workers.bridge.app import create_app as bridge_app
+from workers.bridge.publisher import ZeebePublisher
+from workers.bridge.server import BridgeServer
+from workers.config import (
+    DEV_WEBHOOK_SECRET,
+    BridgeSettings,
+    DmsSettings,
+    PiiSettings,
+    ProviderSettings,
+    SandboxSettings,
+    WorkerSettings,
+)
+from workers.sandbox.server import SandboxServer
+from workers.sandbox.state import SandboxState
+from workers.tasks.deps import Deps, build_deps
+from workers.worker import build_worker
+
+EMPLOYEE = {
+    "id": "E-4242",
+    "fullName": "Grace Hopper",
+    "email": "grace.hopper@example.com",
+    "startDate": "2027-01-04",
+    "jobTitle": "Rear Admiral",
+    "homeAddress": "1 Navy Yard, Arlington",
+    "salary": 123456,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LogCollector(logging.Handler):
+    """Every log line as the worker would print it (same formatter as the root handler)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        root_handlers = logging.getLogger().handlers
+        if root_handlers and root_handlers[0].formatter:
+            self.setFormatter(root_handlers[0].formatter)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:
+            self.lines.append(record.getMessage())
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@dataclass
+class NdaEnv:
+    address: str
+    client: ZeebeClient
+    sandbox: SandboxServer
+    bridge_url: str
+    provider_settings: ProviderSettings
+    dms_root: Path
+    deps: Deps
+    channel: Any
+    worker_settings: WorkerSettings
+    logs: LogCollector
+    worker: ZeebeWorker | None = None
+    _work: asyncio.Task | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def state(self) -> SandboxState:
+        return self.sandbox.state
+
+    def faults(self, **knobs: Any) -> None:
+        self.state.set_faults(knobs)
+
+    async def start_worker(self) -> None:
+        self.worker = build_worker(self.channel, self.deps, self.worker_settings)
+        self._work = asyncio.create_task(self.worker.work())
+
+    async def stop_worker(self) -> None:
+        if self.worker is not None:
+            await asyncio.wait_for(self.worker.stop(), timeout=15)
+        if self._work is not None:
+            self._work.cancel()
+            await asyncio.gather(self._work, return_exceptions=True)
+        self.worker = self._work = None
+
+    def documents_for(self, request_id: str) -> list[dict[str, Any]]:
+        return [d for d in self.state.snapshot()["documents"] if d["request_id"] == request_id]
+
+    def dms_metadata(self, doc_id: str) -> dict[str, Any]:
+        return json.loads((self.dms_root / doc_id / "metadata.json").read_text())
+
+    def worker_env(self) -> dict[str, str]:
+        """Settings for a worker in a subprocess, talking to the same sandbox, bridge and DMS."""
+        return {
+            "ZEEBE_ADDRESS": self.address,
+            "CONTRACTIZE_BASE_URL": self.provider_settings.base_url,
+            "CONTRACTIZE_CALLBACK_URL": self.provider_settings.callback_url,
+            "CONTRACTIZE_TIMEOUT_S": str(self.provider_settings.timeout_s),
+            "DMS_ROOT": str(self.dms_root),
+            "WORKER_RETRY_BACKOFF_SCALE": str(self.worker_settings.retry_backoff_scale),
+            "WORKER_JOB_TIMEOUT_MS": json.dumps(self.worker_settings.job_timeout_ms),
+        }
+
+
+@asynccontextmanager
+async def nda_env(address: str, tmp: Path, **worker_overrides: Any):
+    collector = LogCollector()
+    logging.getLogger().addHandler(collector)
+    bridge_port = free_port()
+    sandbox = SandboxServer(SandboxSettings(port=0, webhook_delay_s=0.3), SandboxState()).start()
+    provider_settings = ProviderSettings(
+        base_url=sandbox.base_url,
+        callback_url=f"http://127.0.0.1:{bridge_port}/webhooks/contractize",
+        timeout_s=5.0,
+    )
+    channel = create_insecure_channel(grpc_address=address)
+    client = ZeebeClient(channel)
+    bridge = BridgeServer(
+        bridge_app(ZeebePublisher(client), {"contractize": DEV_WEBHOOK_SECRET}, BridgeSettings(port=bridge_port)),
+        port=bridge_port,
+    )
+    await bridge.astart()
+    dms_root = tmp / "dms"
+    deps = build_deps(provider_settings, DmsSettings(root=dms_root), PiiSettings())
+    worker_settings = WorkerSettings(
+        name="e2e-nda",
+        retry_backoff_scale=0.1,
+        job_timeout_ms={"contract.generate": 8_000},
+        **worker_overrides,
+    )
+    env = NdaEnv(address, client, sandbox, f"http://127.0.0.1:{bridge_port}", provider_settings, dms_root, deps,
+                 channel, worker_settings, collector)  # fmt: skip
+    await env.start_worker()
+    try:
+        yield env
+    finally:
+        await env.stop_worker()
+        await bridge.astop()
+        sandbox.stop()
+        await deps.aclose()
+        await channel.close()
+        logging.getLogger().removeHandler(collector)

@@ -1,0 +1,222 @@
+"""The shipped employee-nda.bpmn on the real engine, with real HTTP on loopback:
+sandbox provider -> signed webhook -> bridge -> Zeebe message -> workers -> filesystem DMS."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from pypdf import PdfReader
+
+from tests.e2e.nda_env import EMPLOYEE, NdaEnv, nda_env
+from workers import signing
+from workers.config import DEV_CLIENT_SECRET, DEV_WEBHOOK_SECRET
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+async def env(zeebe_client, zeebe_address, tmp_path_factory):
+    async with nda_env(zeebe_address, tmp_path_factory.mktemp("nda")) as env:
+        yield env
+
+
+@pytest.fixture(autouse=True)
+def clean_faults(env: NdaEnv):
+    env.state.reset()
+    yield
+    env.state.reset()
+
+
+def employee(n: str, **changes) -> dict:
+    return {**EMPLOYEE, "id": f"E-{n}", **changes}
+
+
+async def run(env: NdaEnv, variables: dict, timeout_s: int = 60):
+    return await env.client.run_process_with_result("employee-nda", variables=variables, timeout=timeout_s * 1000)
+
+
+async def test_happy_path_files_the_pdf_with_pruned_metadata(env: NdaEnv) -> None:
+    result = await run(env, {"employee": employee("100")})
+    v = result.variables
+    doc_id = v["documentId"]
+    assert v["dmsLocation"].endswith(".pdf")
+    pdf = env.dms_root / doc_id / "E-100_NDA.pdf"
+    assert pdf.exists(), list((env.dms_root / doc_id).iterdir())
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "Grace Hopper" in text
+    metadata = env.dms_metadata(doc_id)
+    assert metadata["employee_name"] == "Grace Hopper" or metadata.get("metadata", {}).get("employee_name")
+    flat = json.dumps(metadata)
+    assert "grace.hopper@example.com" not in flat  # not on the allow-list
+    assert "Arlington" not in flat and "123456" not in flat
+    assert "employee_email" in v["droppedFields"]
+    assert len(env.documents_for("E-100")) == 1
+
+
+async def test_webhook_before_the_catch_event_still_correlates(env: NdaEnv) -> None:
+    env.faults(webhook_early=True)
+    result = await run(env, {"employee": employee("101")})
+    assert result.variables["dmsLocation"]
+    doc = env.documents_for("E-101")[0]
+    assert doc["webhook_successes"] >= 1
+
+
+async def test_same_webhook_three_times_gives_one_correlation_and_one_completion(env: NdaEnv) -> None:
+    env.faults(webhook_duplicates=2)
+    result = await run(env, {"employee": employee("102")})
+    doc_id = result.variables["documentId"]
+    # all three deliveries were answered 2xx (the bridge saw duplicates and Zeebe dropped them)
+    async def delivered_three_times():
+        doc = env.documents_for("E-102")[0]
+        return doc["webhook_successes"] >= 3
+
+    await _eventually(delivered_three_times)
+    assert len(list(env.dms_root.glob(f"{doc_id}/*.pdf"))) == 1
+    # a fourth delivery of the same event is still a duplicate, not a second correlation
+    body = env.state.documents[doc_id].event_bodies["document.ready"]
+    event_id = env.state.documents[doc_id].event_ids["document.ready"]
+    reply = httpx.post(f"{env.bridge_url}/webhooks/contractize", content=body,
+                       headers=signing.sign(DEV_WEBHOOK_SECRET, event_id, body))  # fmt: skip
+    assert reply.status_code == 202 and reply.json()["status"] == "duplicate"
+
+
+@pytest.mark.parametrize("problem", ["bad_signature", "stale_timestamp"])
+async def test_bad_or_stale_webhook_is_refused_and_publishes_nothing(env: NdaEnv, problem: str) -> None:
+    env.faults(webhook_enabled=False)
+    instance = await env.client.run_process(
+        "employee-nda", variables={"employee": employee(f"103{problem[0]}"), "reconcileAfter": "PT10M"}
+    )
+
+    async def generated():
+        docs = env.documents_for(f"E-103{problem[0]}")
+        return docs[0] if docs and docs[0]["status"] == "ready" else None
+
+    doc = await _eventually(generated)
+    record = env.state.documents[doc["doc_id"]]
+    event_id = env.state.event_id(record, "document.ready")
+    body = json.dumps({"event_id": event_id, "event_type": "document.ready", "doc_id": doc["doc_id"],
+                       "status": "ready", "template_id": "nda-001", "metadata": {},
+                       "occurred_at": "2026-11-23T12:00:00Z"}).encode()  # fmt: skip
+    if problem == "bad_signature":
+        headers = signing.sign("not-the-secret", event_id, body)
+    else:
+        headers = signing.sign(DEV_WEBHOOK_SECRET, event_id, body, timestamp=time.time() - 3600)
+    reply = httpx.post(f"{env.bridge_url}/webhooks/contractize", content=body, headers=headers)
+    assert reply.status_code == 401
+    # nothing was published: a correctly signed delivery of the same event id is the first, not a duplicate
+    good = httpx.post(f"{env.bridge_url}/webhooks/contractize", content=body,
+                      headers=signing.sign(DEV_WEBHOOK_SECRET, event_id, body))  # fmt: skip
+    assert good.status_code == 202 and good.json()["status"] == "published"
+
+    async def filed():
+        return list(env.dms_root.glob(f"{doc['doc_id']}/*.pdf"))
+
+    await _eventually(filed)
+    assert instance.process_instance_key > 0
+
+
+async def test_invalid_employee_ends_on_the_error_path_naming_the_fields(env: NdaEnv) -> None:
+    bad = employee("104", email="not-an-email", startDate=None)
+    result = await run(env, {"employee": bad})
+    error = result.variables["contractError"]
+    assert error["code"] == "CONTRACT_DATA_INVALID"
+    assert "employee.email" in error["message"] and "employee.startDate" in error["message"]
+    assert "not-an-email" not in error["message"]
+    assert sorted(error["fields"]) == ["employee_email", "start_date"]
+    assert "documentId" not in result.variables
+    assert env.documents_for("E-104") == []
+
+
+async def test_provider_5xx_twice_then_ok_completes(env: NdaEnv) -> None:
+    env.faults(fail_next={"status": 503, "count": 2, "path_prefix": "/v1/generate"})
+    result = await run(env, {"employee": employee("105")})
+    assert result.variables["dmsLocation"]
+    assert env.state.counters["faults_injected"] == 2
+    assert len(env.documents_for("E-105")) == 1
+
+
+async def test_rate_limit_is_waited_out_without_failing_the_job(env: NdaEnv) -> None:
+    env.faults(rate_limit_next={"count": 1, "retry_after": 1})
+    result = await run(env, {"employee": employee("106")})
+    assert result.variables["dmsLocation"]
+    assert not [line for line in env.logs.lines if '"job_failed"' in line and "E-106" in line]
+
+
+async def test_late_webhook_is_reconciled_by_asking_the_provider(env: NdaEnv) -> None:
+    env.faults(webhook_enabled=False)
+    result = await run(env, {"employee": employee("107"), "reconcileAfter": "PT2S"})
+    assert result.variables["dmsLocation"]
+    assert result.variables["reconcileAttempts"] >= 1
+
+
+async def test_worker_killed_mid_generate_leaves_exactly_one_document(env: NdaEnv) -> None:
+    await env.stop_worker()
+    worker_env = {**os.environ, **env.worker_env(), "WORKER_JOB_TIMEOUT_MS": json.dumps({"contract.generate": 4000})}
+    cmd = [sys.executable, "-m", "workers.cli", "--log-json", "worker"]
+    first = subprocess.Popen(cmd, env=worker_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    second = None
+    try:
+        # every provider response is held 2 s after the provider did the work: the kill lands while the
+        # document exists at the provider but the worker has not completed its job
+        env.faults(timeout_next={"count": 50, "seconds": 2, "when": "after"})
+        instance = await env.client.run_process("employee-nda", variables={"employee": employee("108")})
+
+        async def created():
+            return env.documents_for("E-108")
+
+        await _eventually(created, timeout=60, interval=0.05)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        env.state.reset()
+        second = subprocess.Popen(cmd, env=worker_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        async def filed():
+            docs = env.documents_for("E-108")
+            return docs and list(env.dms_root.glob(f"{docs[0]['doc_id']}/*.pdf"))
+
+        await _eventually(filed, timeout=60)
+        assert len(env.documents_for("E-108")) == 1
+        assert instance.process_instance_key > 0
+    finally:
+        for proc in (first, second):
+            if proc and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=30)
+        await env.start_worker()
+
+
+async def test_no_token_secret_or_unlisted_pii_in_variables_or_logs(env: NdaEnv) -> None:
+    env.logs.lines.clear()
+    result = await run(env, {"employee": employee("109")})
+    variables = json.dumps(result.variables)
+    for forbidden in ("grace.hopper@example.com", "Arlington", "123456", DEV_CLIENT_SECRET, DEV_WEBHOOK_SECRET):
+        assert forbidden not in variables, forbidden
+    tokens = list(env.state.tokens)
+    assert tokens, "the sandbox issued tokens"
+    logs = env.logs.text()
+    assert "job_completed" in logs  # the collector did see the worker's lines
+    for forbidden in ["grace.hopper@example.com", "Arlington", DEV_CLIENT_SECRET, DEV_WEBHOOK_SECRET, *tokens]:
+        assert forbidden not in logs, f"{forbidden[:6]}… leaked into the logs"
+        assert forbidden not in variables
+    assert result.variables["employee"] == {"id": "E-109"}
+    assert result.variables.get("contractRequest") is None
+    assert set(result.variables["providerToken"]) == {"provider", "expiresAt", "scopes"}
+
+
+async def _eventually(check, timeout: float = 30.0, interval: float = 0.25):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {timeout}s: {check.__name__}")
+        await asyncio.sleep(interval)

@@ -1,0 +1,34 @@
+"""Fixtures for the bridge unit tests (helpers live in ``support.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from workers.bridge.app import create_app
+from workers.config import BridgeSettings
+
+from .support import PROVIDER, SECRET, FakePublisher
+
+
+@pytest.fixture
+def settings() -> BridgeSettings:
+    return BridgeSettings(max_body_bytes=4096, timestamp_tolerance_s=60, message_ttl_s=600)
+
+
+@pytest.fixture
+def publisher() -> FakePublisher:
+    return FakePublisher()
+
+
+@pytest.fixture
+def app(publisher: FakePublisher, settings: BridgeSettings):
+    return create_app(publisher, {PROVIDER: SECRET}, settings)
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bridge") as c:
+        yield c
