@@ -104,6 +104,19 @@ def fetch(profile: str) -> None:
     _progress(f"{profile} profile ready to start ({time.monotonic() - started:.1f}s)")
 
 
+# -- element-templates --------------------------------------------------------------------------
+@main.command("element-templates")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write (default: standard output).")
+@click.option("--check", is_flag=True, help="Exit 1 if --output is out of date.")
+def element_templates_cmd(output: Path | None, check: bool) -> None:
+    """Write the Camunda Modeler element templates generated from the task input/output models."""
+    from workers import modeler
+
+    argv = (["--output", str(output)] if output else []) + (["--check"] if check else [])
+    sys.exit(modeler.main(argv))
+
+
 # -- deploy ------------------------------------------------------------------------------------
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))

@@ -11,12 +11,13 @@ credentials are only accepted by the sandbox itself.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
@@ -192,9 +193,11 @@ class WorkerSettings(BaseSettings):
 
 def describe_validation_error(group: str, error: ValidationError, prefix: str) -> str:
     first = error.errors()[0]
-    loc = "_".join(str(p) for p in first.get("loc", ()) if p != "__root__")
-    name = (prefix + loc).upper() if loc else group
-    return f"bad setting {name}: {first.get('msg', 'invalid')}"
+    # The variable is the first element of the location; the rest points inside its (JSON) value.
+    loc = [str(p) for p in first.get("loc", ()) if p != "__root__"]
+    name = (prefix + loc[0]).upper() if loc else group
+    inside = f" (at {'.'.join(loc[1:])})" if len(loc) > 1 else ""
+    return f"bad setting {name}{inside}: {first.get('msg', 'invalid')}"
 
 
 def _load(cls: type[BaseSettings], prefix: str):
@@ -202,6 +205,10 @@ def _load(cls: type[BaseSettings], prefix: str):
         return cls()
     except ValidationError as exc:
         raise SettingsProblem(describe_validation_error(cls.__name__, exc, prefix)) from None
+    except SettingsError as exc:  # e.g. a JSON-valued variable that is not JSON
+        match = re.search(r'field "([^"]+)"', str(exc))
+        name = (prefix + match.group(1)).upper() if match else cls.__name__
+        raise SettingsProblem(f"bad setting {name}: not valid JSON") from None
 
 
 @lru_cache(maxsize=None)

@@ -101,6 +101,7 @@ def configure(level: str = "INFO", json: bool | None = None) -> None:
     # httpx logs every request line with its full URL (signed download URLs carry signatures);
     # our audit transport logs the calls instead.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # fpdf2 font subsetting chatter
 
 
 @contextmanager

@@ -127,7 +127,7 @@ async def nda_env(address: str, tmp: Path, **worker_overrides: Any):
     collector = LogCollector()
     logging.getLogger().addHandler(collector)
     bridge_port = free_port()
-    sandbox = SandboxServer(SandboxSettings(port=0, webhook_delay_s=0.3), SandboxState()).start()
+    sandbox = SandboxServer(SandboxSettings(webhook_delay_s=0.3), SandboxState(), port=0).start()
     provider_settings = ProviderSettings(
         base_url=sandbox.base_url,
         callback_url=f"http://127.0.0.1:{bridge_port}/webhooks/contractize",

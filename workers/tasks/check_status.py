@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from workers.errors import BusinessError
+from workers.errors import BusinessError, ContractDataInvalid
 from workers.tasks.provider_errors import call_provider
 from workers.tasks.runtime import JobInfo, TaskModel, TaskSpec
 
@@ -48,7 +48,7 @@ SPEC = TaskSpec(
     input_model=CheckStatusInput,
     output_model=CheckStatusOutput,
     handler=handle,
-    error_codes=(NOT_READY,),
+    error_codes=(NOT_READY, ContractDataInvalid.CODE),
     timeout_ms=30_000,
     retries=3,
 )

@@ -46,6 +46,7 @@ def build_deps(
         dms_settings=dms_settings,
         pii=pii or config.pii(),
     )
-    if hasattr(provider, "aclose"):
-        deps._closers.append(provider.aclose)
+    for resource in (provider, deps.dms):
+        if hasattr(resource, "aclose"):
+            deps._closers.append(resource.aclose)
     return deps

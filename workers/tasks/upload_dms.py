@@ -89,7 +89,6 @@ SPEC = TaskSpec(
     input_model=UploadInput,
     output_model=UploadOutput,
     handler=handle,
-    error_codes=(),
     timeout_ms=120_000,
     max_running_jobs=4,
     retries=5,

@@ -1,0 +1,471 @@
+"""The Contractize adapter: ``ContractProvider`` over the Contractize-style REST API (seed 000).
+
+* Authentication: OAuth 2.0 client credentials, form-encoded to ``POST /oauth/token`` with the
+  configured (least-privilege) scopes. The token lives in a ``TokenCache`` shared by every job of the
+  process; a 401 from an API call invalidates it and retries the call once with a fresh token.
+* Errors are mapped onto the classes of ``providers.base``; their messages are written for an operator
+  ("contract provider at 127.0.0.1:8091 unavailable: HTTP 503 on POST /v1/generate") and never quote a
+  response body, a header, a query string, a token or a secret.
+* The ``httpx.AsyncClient`` is injected (tests give it an ``httpx.MockTransport``); ``build_provider``
+  makes the production one: audited transport, no transport-level retries (Zeebe owns retries), the
+  configured timeouts and the process-wide token cache.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, NoReturn
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from workers.audit import AuditTransport
+from workers.config import ProviderSettings
+from workers.providers.base import (
+    Document,
+    DocumentNotFound,
+    GenerateRequest,
+    ProviderAuthError,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+    Template,
+    TemplateField,
+    TokenInfo,
+)
+from workers.providers.tokens import CachedToken, TokenCache
+
+PROVIDER_NAME = "contractize"
+DEFAULT_RETRY_AFTER_S = 5.0
+USER_AGENT = "contract-workers/0.1"
+_FIELD_TYPES = {"string", "email", "date", "number", "boolean"}
+# OAuth error codes (RFC 6749 5.2) are a closed vocabulary: safe to repeat in a message.
+_OAUTH_ERRORS = {
+    "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+    "unsupported_grant_type", "invalid_scope", "invalid_token", "insufficient_scope",
+}  # fmt: skip
+_SAFE_TEXT = re.compile(r"[^A-Za-z0-9_.:\-\[\] ]")
+
+# One cache per worker process: every provider built by ``build_provider`` shares it.
+SHARED_TOKEN_CACHE = TokenCache()
+
+
+def _safe(text: Any, limit: int = 80) -> str:
+    """A short printable rendering of a provider-supplied identifier (field name, problem code)."""
+    return _SAFE_TEXT.sub("?", str(text))[:limit]
+
+
+def parse_retry_after(value: str | None, default: float = DEFAULT_RETRY_AFTER_S, now: datetime | None = None) -> float:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP-date; ``default`` otherwise."""
+    if not value:
+        return default
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return default
+        if when is None:
+            return default
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+        return max(0.0, seconds)
+    if math.isnan(seconds) or math.isinf(seconds) or seconds < 0:
+        return default
+    return seconds
+
+
+def _host_of(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or "?"  # never the userinfo part
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+class ContractizeProvider:
+    """``ContractProvider`` for the Contractize-style API. See the module docstring."""
+
+    name = PROVIDER_NAME
+
+    def __init__(
+        self,
+        settings: ProviderSettings,
+        client: httpx.AsyncClient,
+        token_cache: TokenCache | None = None,
+        *,
+        owns_client: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.token_cache = token_cache or TokenCache(settings.token_refresh_margin_s)
+        self._owns_client = owns_client
+        self._base = settings.base_url.rstrip("/")
+        self._host = _host_of(self._base)
+        self._scopes = tuple(settings.scopes.split())
+        self._timeout = settings.timeout_s
+        # Tokens are per provider endpoint, client and scope set.
+        self._token_key = (PROVIDER_NAME, self._base, settings.client_id, " ".join(sorted(self._scopes)))
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self.client.aclose()
+
+    # --- errors -----------------------------------------------------------------------------------
+
+    def _where(self, method: str, url: str) -> str:
+        return f"{method} {urlsplit(url).path or '/'}"
+
+    def _unavailable(self, what: str) -> ProviderUnavailable:
+        return ProviderUnavailable(f"contract provider at {self._host} unavailable: {what}")
+
+    def _transport_error(self, exc: Exception, method: str, url: str) -> ProviderUnavailable:
+        where = self._where(method, url)
+        if isinstance(exc, httpx.TimeoutException):
+            kind = {
+                httpx.ConnectTimeout: "connecting",
+                httpx.PoolTimeout: "waiting for a free connection",
+            }.get(type(exc))
+            suffix = f" {kind}" if kind else ""
+            return self._unavailable(f"timed out after {self._timeout:g}s{suffix} on {where}")
+        if isinstance(exc, httpx.ConnectError):
+            text = str(exc).lower()
+            if "refused" in text:
+                return self._unavailable(f"connection refused on {where}")
+            if "name" in text and ("resolution" in text or "known" in text or "resolve" in text):
+                return self._unavailable(f"host name could not be resolved on {where}")
+            return self._unavailable(f"could not connect on {where}")
+        return self._unavailable(f"connection failed ({type(exc).__name__}) on {where}")
+
+    @staticmethod
+    def _json(response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            return None
+
+    def _oauth_code(self, response: httpx.Response) -> str:
+        body = self._json(response)
+        code = body.get("error") if isinstance(body, dict) else None
+        return f" {code}" if code in _OAUTH_ERRORS else ""
+
+    def _raise_common(self, response: httpx.Response, method: str, url: str) -> None:
+        """429, 5xx, 401, 403 and anything unexpected but 4xx-specific, which callers handle first."""
+        status = response.status_code
+        where = self._where(method, url)
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            raise ProviderRateLimited(
+                f"contract provider at {self._host} rate-limited {where} (HTTP 429); retry after {retry_after:g}s",
+                retry_after,
+            )
+        if status >= 500 or status == 408:
+            raise self._unavailable(f"HTTP {status} on {where}")
+        if status == 401:
+            raise ProviderAuthError(
+                f"contract provider at {self._host} refused a freshly issued token "
+                f"(HTTP 401{self._oauth_code(response)} on {where})"
+            )
+        if status == 403:
+            raise ProviderAuthError(
+                f"contract provider at {self._host} refused access (HTTP 403{self._oauth_code(response)} on {where}); "
+                f"the token was granted scopes {' '.join(self._scopes) or '(none)'}: check CONTRACTIZE_SCOPES "
+                "and the client's grants"
+            )
+
+    def _unexpected(self, response: httpx.Response, method: str, url: str) -> NoReturn:
+        self._raise_common(response, method, url)
+        status = response.status_code
+        if 400 <= status < 500:
+            raise ProviderRejected(
+                f"contract provider at {self._host} rejected {self._where(method, url)} (HTTP {status})"
+            )
+        raise self._unavailable(f"unexpected HTTP {status} on {self._where(method, url)}")
+
+    def _bad_body(self, method: str, url: str) -> ProviderUnavailable:
+        return self._unavailable(f"unreadable answer to {self._where(method, url)}")
+
+    # --- token ------------------------------------------------------------------------------------
+
+    async def _fetch_token(self) -> tuple[str, float, tuple[str, ...]]:
+        url = f"{self._base}/oauth/token"
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.settings.client_id,
+            "client_secret": self.settings.client_secret.get_secret_value(),
+        }
+        if self._scopes:
+            form["scope"] = " ".join(self._scopes)
+        try:
+            response = await self.client.post(
+                url, data=form, headers={"Accept": "application/json"}, timeout=self._timeout
+            )
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, "POST", url) from None
+        status = response.status_code
+        if status in (400, 401, 403):
+            raise ProviderAuthError(
+                f"contract provider at {self._host} refused the client credentials "
+                f"(HTTP {status}{self._oauth_code(response)} on POST /oauth/token); check CONTRACTIZE_CLIENT_ID, "
+                "CONTRACTIZE_CLIENT_SECRET and CONTRACTIZE_SCOPES"
+            )
+        if status != 200:
+            self._unexpected(response, "POST", url)
+        body = self._json(response)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise self._bad_body("POST", url)
+        token_type = str(body.get("token_type", "Bearer"))
+        if token_type.lower() != "bearer":
+            raise self._unavailable(f"unsupported token type {_safe(token_type, 20)!r} from POST /oauth/token")
+        try:
+            expires_in = float(body.get("expires_in", 3600))
+        except (TypeError, ValueError):
+            expires_in = 3600.0
+        scope = body.get("scope")
+        scopes = tuple(scope.split()) if isinstance(scope, str) and scope.strip() else self._scopes
+        return token, expires_in, scopes
+
+    async def _token(self) -> CachedToken:
+        return await self.token_cache.get(
+            self._token_key, self._fetch_token, refresh_margin_s=self.settings.token_refresh_margin_s
+        )
+
+    async def ensure_token(self) -> TokenInfo:
+        token = await self._token()
+        return TokenInfo(provider=PROVIDER_NAME, expires_at=token.expires_at, scopes=token.scopes)
+
+    # --- API calls --------------------------------------------------------------------------------
+
+    async def _api(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """One authenticated call; a 401 invalidates the token and the call is retried once."""
+        url = f"{self._base}{path}"
+        for attempt in (1, 2):
+            token = await self._token()
+            request_headers = {
+                "Accept": "application/json",
+                "Authorization": f"Bearer {token.access_token.get_secret_value()}",
+                **(headers or {}),
+            }
+            try:
+                response = await self.client.request(
+                    method, url, json=json, params=params, headers=request_headers, timeout=self._timeout
+                )
+            except httpx.TransportError as exc:
+                raise self._transport_error(exc, method, url) from None
+            if response.status_code == 401:
+                # Expired early, revoked or rotated: drop it (unless someone already has) and retry once.
+                self.token_cache.invalidate(self._token_key, token)
+                if attempt == 1:
+                    continue
+            return response
+        raise AssertionError("unreachable")
+
+    async def get_template(self, template_id: str) -> Template:
+        path = f"/v1/templates/{quote(template_id, safe='')}"
+        response = await self._api("GET", path)
+        if response.status_code == 404:
+            raise ProviderRejected(
+                f"contract provider at {self._host} does not know template {_safe(template_id)!r} (HTTP 404)",
+                fields=["template_id"],
+            )
+        if response.status_code != 200:
+            self._unexpected(response, "GET", path)
+        body = self._json(response)
+        if not isinstance(body, dict) or not isinstance(body.get("fields"), list):
+            raise self._bad_body("GET", path)
+        fields = []
+        for item in body["fields"]:
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                raise self._bad_body("GET", path)
+            ftype = item.get("type", "string")
+            fields.append(
+                TemplateField(
+                    name=item["name"],
+                    type=ftype if ftype in _FIELD_TYPES else "string",
+                    required=bool(item.get("required", True)),
+                )
+            )
+        return Template(
+            template_id=str(body.get("template_id", template_id)),
+            version=str(body.get("version", "")),
+            fields=tuple(fields),
+        )
+
+    def _document(self, body: Any, method: str, path: str, template_id: str = "") -> Document:
+        if not isinstance(body, dict) or not isinstance(body.get("doc_id"), str) or not body["doc_id"]:
+            raise self._bad_body(method, path)
+        metadata = body.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            metadata = {}
+        download_url = body.get("download_url")
+        return Document(
+            doc_id=body["doc_id"],
+            status=str(body.get("status", "processing")),  # type: ignore[arg-type]
+            template_id=str(body.get("template_id") or template_id),
+            metadata={str(k): str(v) for k, v in metadata.items() if v is not None},
+            download_url=download_url if isinstance(download_url, str) and download_url else None,
+        )
+
+    async def find_by_idempotency_key(self, key: str) -> Document | None:
+        path = "/v1/documents"
+        response = await self._api("GET", path, params={"idempotency_key": key})
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            self._unexpected(response, "GET", path)
+        body = self._json(response)
+        documents = body.get("documents") if isinstance(body, dict) else None
+        if not isinstance(documents, list):
+            raise self._bad_body("GET", path)
+        if not documents:
+            return None
+        return self._document(documents[0], "GET", path)
+
+    def _validation_message(self, response: httpx.Response, template_id: str) -> tuple[str, list[str]]:
+        body = self._json(response)
+        problems = body.get("fields") if isinstance(body, dict) else None
+        names: list[str] = []
+        parts: list[str] = []
+        for item in problems if isinstance(problems, list) else []:
+            if not isinstance(item, dict) or "name" not in item:
+                continue
+            name = _safe(item["name"])
+            names.append(name)
+            problem = item.get("problem")
+            parts.append(f"{name} ({_safe(problem, 40)})" if problem else name)
+        detail = "; ".join(parts) if parts else "no field details given"
+        return (
+            f"contract provider at {self._host} rejected the data for template {_safe(template_id)!r} "
+            f"(HTTP 422): {detail}",
+            names,
+        )
+
+    async def generate(self, request: GenerateRequest) -> Document:
+        path = "/v1/generate"
+        body = {
+            "template_id": request.template_id,
+            "data": request.data,
+            "callback_url": request.callback_url,
+            "metadata": request.metadata,
+        }
+        headers = {"Idempotency-Key": request.idempotency_key} if request.idempotency_key else None
+        response = await self._api("POST", path, json=body, headers=headers)
+        status = response.status_code
+        if status in (200, 201, 202):
+            return self._document(self._json(response), "POST", path, request.template_id)
+        if status == 422:
+            message, fields = self._validation_message(response, request.template_id)
+            raise ProviderRejected(message, fields=fields)
+        if status == 404:
+            raise ProviderRejected(
+                f"contract provider at {self._host} does not know template {_safe(request.template_id)!r} "
+                "(HTTP 404 on POST /v1/generate)",
+                fields=["template_id"],
+            )
+        if status == 409:
+            raise ProviderRejected(
+                f"contract provider at {self._host} refused POST /v1/generate (HTTP 409): idempotency key "
+                f"{_safe(request.idempotency_key, 255)!r} was already used with a different request body"
+            )
+        if status == 400:
+            raise ProviderRejected(
+                f"contract provider at {self._host} refused POST /v1/generate as malformed (HTTP 400)"
+            )
+        self._unexpected(response, "POST", path)
+
+    async def get_document(self, doc_id: str) -> Document:
+        path = f"/v1/documents/{quote(doc_id, safe='')}"
+        response = await self._api("GET", path)
+        if response.status_code == 404:
+            raise DocumentNotFound(f"contract provider at {self._host} has no document {_safe(doc_id)!r}")
+        if response.status_code != 200:
+            self._unexpected(response, "GET", path)
+        return self._document(self._json(response), "GET", "/v1/documents/{doc_id}")
+
+    async def _ready_download_url(self, doc_id: str) -> str:
+        doc = await self.get_document(doc_id)
+        if doc.status == "failed":
+            raise ProviderRejected(f"document {_safe(doc_id)!r} failed at the contract provider; it cannot be downloaded")
+        if doc.status != "ready" or not doc.download_url:
+            raise self._unavailable(f"document {_safe(doc_id)!r} is not ready yet (status {_safe(doc.status, 20)})")
+        return doc.download_url
+
+    async def download(self, doc_id: str) -> AsyncIterator[bytes]:
+        """Stream the rendered document. The signed URL is fetched fresh (it expires quickly) and is a
+        capability by itself: no bearer token is sent with it. An expired link (403) is refreshed once."""
+        for attempt in (1, 2):
+            url = await self._ready_download_url(doc_id)
+            try:
+                async with self.client.stream(
+                    "GET", url, headers={"Accept": "application/pdf"}, timeout=self._timeout
+                ) as response:
+                    status = response.status_code
+                    if status == 403 and attempt == 1:
+                        continue  # the link expired between issue and use: get a fresh one
+                    if status == 403:
+                        raise self._unavailable(
+                            f"download link for document {_safe(doc_id)!r} refused twice (HTTP 403 on GET "
+                            f"{urlsplit(url).path}); check the clock of this host"
+                        )
+                    if status == 404:
+                        raise DocumentNotFound(
+                            f"contract provider at {self._host} has no content for document {_safe(doc_id)!r}"
+                        )
+                    if status == 409:
+                        raise self._unavailable(f"document {_safe(doc_id)!r} is not ready yet (HTTP 409)")
+                    if status != 200:
+                        self._unexpected(response, "GET", url)
+                    async for chunk in response.aiter_bytes():
+                        yield chunk
+                    return
+            except httpx.TransportError as exc:
+                raise self._transport_error(exc, "GET", url) from None
+            except httpx.StreamError as exc:
+                raise self._unavailable(f"download of document {_safe(doc_id)!r} broke off ({type(exc).__name__})") from None
+
+
+def build_provider(
+    settings: ProviderSettings | None = None, *, token_cache: TokenCache | None = None
+) -> ContractizeProvider:
+    """The production provider: audited HTTP transport without transport retries, timeouts from
+    ``settings``, and the process-wide token cache. Close it with ``await provider.aclose()``."""
+    if settings is None:
+        from workers import config
+
+        settings = config.provider()
+    transport = AuditTransport(httpx.AsyncHTTPTransport(retries=0), component=PROVIDER_NAME)
+    client = httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(settings.timeout_s),
+        follow_redirects=False,
+        # Environment proxies would be mounted as separate transports and bypass the audit log.
+        trust_env=False,
+        headers={"User-Agent": USER_AGENT},
+    )
+    return ContractizeProvider(settings, client, token_cache or SHARED_TOKEN_CACHE, owns_client=True)
+
+
+__all__ = [
+    "ContractizeProvider",
+    "ProviderError",
+    "SHARED_TOKEN_CACHE",
+    "build_provider",
+    "parse_retry_after",
+]
