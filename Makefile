@@ -33,7 +33,8 @@ test-e2e: fetch
 	$(BIN)/pytest -m e2e
 
 bench: install
-	$(BIN)/python -m bench.run_all
+	$(BIN)/python -m bench.token_cache
+	$(BIN)/python -m bench.stack_startup
 
 clean:
 	rm -rf $(VENV) var/devstack/runs
