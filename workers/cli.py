@@ -125,8 +125,10 @@ def deploy(paths: tuple[Path, ...]) -> None:
     files = [str(p) for p in paths] or [str(p) for p in sorted(BPMN_DIR.glob("*.bpmn"))]
     if not files:
         _fail(f"no .bpmn files found under {BPMN_DIR}")
+    from workers.zeebe import deployed_processes
+
     result = asyncio.run(_deploy(files))
-    for process in result.processes:
+    for process in deployed_processes(result):
         click.echo(f"deployed {process.bpmn_process_id} version {process.version} (key {process.process_definition_key})")
 
 

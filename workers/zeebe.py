@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 from pyzeebe import ZeebeClient
 from pyzeebe.channel import (
@@ -47,6 +49,11 @@ def create_channel(settings: ZeebeSettings) -> grpc.aio.Channel:
             channel_options=CHANNEL_OPTIONS,
         )
     return create_insecure_channel(grpc_address=settings.zeebe_address, channel_options=CHANNEL_OPTIONS)
+
+
+def deployed_processes(response: Any) -> list[Any]:
+    """The process definitions of a deploy_resource response (pyzeebe lists them among 'deployments')."""
+    return [d for d in response.deployments if hasattr(d, "bpmn_process_id")]
 
 
 def create_client(settings: ZeebeSettings) -> ZeebeClient:

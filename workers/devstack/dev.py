@@ -49,7 +49,7 @@ async def _serve_all(stack: LocalStack, *, demo: bool, exit_after_demo: bool, pr
     from workers.sandbox.app import create_app as sandbox_app
     from workers.tasks.deps import build_deps
     from workers.worker import build_worker
-    from workers.zeebe import create_channel
+    from workers.zeebe import create_channel, deployed_processes
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -79,7 +79,7 @@ async def _serve_all(stack: LocalStack, *, demo: bool, exit_after_demo: bool, pr
         tasks.append(asyncio.create_task(worker.work()))
         files = [str(p) for p in sorted((PROJECT_ROOT / "bpmn").glob("*.bpmn"))]
         deployment = await client.deploy_resource(*files)
-        for process in deployment.processes:
+        for process in deployed_processes(deployment):
             progress(f"deployed {process.bpmn_process_id} v{process.version}")
         if profile_has_operate(stack):
             progress(f"Operate:  {stack.operate_url}  (login demo / demo)")
