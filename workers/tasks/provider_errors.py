@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -28,8 +29,6 @@ async def call_provider(call: Callable[[], Awaitable[T]], job: JobInfo, what: st
             return await call()
         except ProviderRateLimited as exc:
             if exc.retry_after + _DEADLINE_MARGIN_S < job.seconds_left():
-                import asyncio
-
                 await asyncio.sleep(exc.retry_after)
                 continue
             # Rate limiting says nothing about this job: hand it back without spending a retry.
