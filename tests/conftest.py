@@ -20,8 +20,17 @@ from workers import logs
 from workers.config import devstack
 from workers.devstack.stack import LocalStack, Ports
 
-BROKER_PORTS = Ports(grpc=26600, rest=8180, management=9700, command=26601, internal=26602, opensearch=9240)
-FULL_PORTS = Ports(grpc=26700, rest=8280, management=9800, command=26701, internal=26702, opensearch=9250)
+# CW_TEST_SLOT (0-4) gives one of several people or checkouts on a machine its own ports and run dirs,
+# so e2e suites can run side by side without reaping each other's JVMs.
+SLOT = int(os.environ.get("CW_TEST_SLOT", "0"))
+if not 0 <= SLOT <= 4:
+    raise pytest.UsageError("CW_TEST_SLOT must be 0-4")
+_O = SLOT * 10
+BROKER_PORTS = Ports(grpc=26600 + _O, rest=8180 + _O, management=9700 + _O, command=26601 + _O,
+                     internal=26602 + _O, opensearch=9240)  # fmt: skip
+FULL_PORTS = Ports(grpc=26700 + _O, rest=8280 + _O, management=9800 + _O, command=26701 + _O,
+                   internal=26702 + _O, opensearch=9250 + SLOT * 5)  # fmt: skip
+_SUFFIX = f"-{SLOT}" if SLOT else ""
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,7 @@ def engine() -> Iterator[Engine]:
             host = container.get_container_host_ip()
             yield Engine(f"{host}:{container.get_exposed_port(26500)}", "testcontainers")
         return
-    yield from _local("broker", "test-broker", BROKER_PORTS)
+    yield from _local("broker", f"test-broker{_SUFFIX}", BROKER_PORTS)
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +99,7 @@ def full_engine() -> Iterator[Engine]:
     if os.environ.get("ZEEBE_ADDRESS") and os.environ.get("CAMUNDA_REST_URL"):
         yield Engine(os.environ["ZEEBE_ADDRESS"], "external", os.environ["CAMUNDA_REST_URL"])
         return
-    yield from _local("full", "test-full", FULL_PORTS)
+    yield from _local("full", f"test-full{_SUFFIX}", FULL_PORTS)
 
 
 @pytest.fixture(scope="session")
