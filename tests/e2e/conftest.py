@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,13 +21,42 @@ async def zeebe_client(zeebe_address: str) -> AsyncIterator[ZeebeClient]:
     await channel.close()
 
 
-async def eventually(check, timeout: float = 30.0, interval: float = 0.5):
-    """Poll ``check`` (async, returns a truthy value when done) until it succeeds or time runs out."""
-    deadline = asyncio.get_running_loop().time() + timeout
+async def eventually(check, timeout: float = 60.0, interval: float = 0.5, until=bool, what: str | None = None):
+    """Poll ``check`` (async or sync) until ``until(result)`` holds (default: the result is truthy).
+
+    An exception raised by ``check`` counts as "not yet" and is kept as the last thing seen; the failure
+    message names what was awaited and the last result (or exception) seen, never just "timed out".
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    name = what or getattr(check, "__name__", repr(check))
+    last: object = "nothing (no check completed)"
     while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last result: {result!r})")
+        try:
+            result = check()
+            if inspect.isawaitable(result):
+                result = await result
+        except AssertionError:
+            raise
+        except Exception as exc:  # not there yet (KeyError, an HTTP error…): keep polling
+            last = f"{type(exc).__name__}: {exc}"
+        else:
+            if until(result):
+                return result
+            last = result
+        if loop.time() >= deadline:
+            raise AssertionError(f"{name}: not met within {timeout:.0f}s; last seen: {last!r}")
         await asyncio.sleep(interval)
+
+
+def instance_log(lines: list[str], process_instance_key: int) -> list[dict]:
+    """The JSON log lines (as a ``LogCollector`` holds them) bound to one process instance."""
+    found = []
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("process_instance_key") == process_instance_key:
+            found.append(event)
+    return found

@@ -3,7 +3,6 @@ sandbox provider -> signed webhook -> bridge -> Zeebe message -> workers -> file
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -15,6 +14,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
+from tests.e2e.conftest import eventually, instance_log
 from tests.e2e.nda_env import EMPLOYEE, NdaEnv, nda_env
 from workers import signing
 from workers.config import DEV_CLIENT_SECRET, DEV_WEBHOOK_SECRET
@@ -82,7 +82,7 @@ async def test_same_webhook_three_times_gives_one_correlation_and_one_completion
         doc = env.documents_for("E-102")[0]
         return doc["webhook_successes"] >= 3
 
-    await _eventually(delivered_three_times)
+    await eventually(delivered_three_times, timeout=60)
     assert len(list(env.dms_root.glob(f"{doc_id}/*.pdf"))) == 1
     # a fourth delivery of the same event is still a duplicate, not a second correlation
     body = env.state.documents[doc_id].event_bodies["document.ready"]
@@ -103,7 +103,7 @@ async def test_bad_or_stale_webhook_is_refused_and_publishes_nothing(env: NdaEnv
         docs = env.documents_for(f"E-103{problem[0]}")
         return docs[0] if docs and docs[0]["status"] == "ready" else None
 
-    doc = await _eventually(generated)
+    doc = await eventually(generated, timeout=60)
     record = env.state.documents[doc["doc_id"]]
     event_id = env.state.event_id(record, "document.ready")
     body = json.dumps({"event_id": event_id, "event_type": "document.ready", "doc_id": doc["doc_id"],
@@ -123,8 +123,10 @@ async def test_bad_or_stale_webhook_is_refused_and_publishes_nothing(env: NdaEnv
     async def filed():
         return list(env.dms_root.glob(f"{doc['doc_id']}/*.pdf"))
 
-    await _eventually(filed)
-    assert instance.process_instance_key > 0
+    await eventually(filed, timeout=60)
+    # the document filed is the one this instance asked for (its idempotency key names the instance)
+    assert record.idempotency_key == f"cw-{instance.process_instance_key}-nda-001", record.idempotency_key
+    assert len(env.documents_for(f"E-103{problem[0]}")) == 1
 
 
 async def test_invalid_employee_ends_on_the_error_path_naming_the_fields(env: NdaEnv) -> None:
@@ -151,7 +153,10 @@ async def test_rate_limit_is_waited_out_without_failing_the_job(env: NdaEnv) -> 
     env.faults(rate_limit_next={"count": 1, "retry_after": 1})
     result = await run(env, {"employee": employee("106")})
     assert result.variables["dmsLocation"]
-    assert not [line for line in env.logs.lines if '"job_failed"' in line and "E-106" in line]
+    assert env.state.counters["faults_injected"] == 1  # the 429 was answered
+    events = [line["event"] for line in instance_log(env.logs.lines, result.process_instance_key)]
+    assert "job_completed" in events, events  # the filter does see this instance's lines
+    assert "job_failed" not in events, events
 
 
 async def test_late_webhook_is_reconciled_by_asking_the_provider(env: NdaEnv) -> None:
@@ -176,7 +181,7 @@ async def test_worker_killed_mid_generate_leaves_exactly_one_document(env: NdaEn
         async def created():
             return env.documents_for("E-108")
 
-        await _eventually(created, timeout=60, interval=0.05)
+        await eventually(created, timeout=90, interval=0.05)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
         env.state.reset()
@@ -186,9 +191,12 @@ async def test_worker_killed_mid_generate_leaves_exactly_one_document(env: NdaEn
             docs = env.documents_for("E-108")
             return docs and list(env.dms_root.glob(f"{docs[0]['doc_id']}/*.pdf"))
 
-        await _eventually(filed, timeout=60)
-        assert len(env.documents_for("E-108")) == 1
-        assert instance.process_instance_key > 0
+        await eventually(filed, timeout=90)
+        docs = env.documents_for("E-108")
+        assert len(docs) == 1, docs
+        record = env.state.documents[docs[0]["doc_id"]]
+        assert record.idempotency_key == f"cw-{instance.process_instance_key}-nda-001", record.idempotency_key
+        assert len(list(env.dms_root.glob(f"{docs[0]['doc_id']}/*.pdf"))) == 1
     finally:
         for proc in (first, second):
             if proc and proc.poll() is None:
@@ -219,14 +227,3 @@ async def _post(url: str, content: bytes, headers: dict[str, str]) -> httpx.Resp
     # async: the bridge serves from this very event loop
     async with httpx.AsyncClient(timeout=10) as http:
         return await http.post(url, content=content, headers=headers)
-
-
-async def _eventually(check, timeout: float = 30.0, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout}s: {check.__name__}")
-        await asyncio.sleep(interval)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pyzeebe import ZeebeClient, create_insecure_channel
 
-from tests.e2e.conftest import BPMN_DIR, eventually
+from tests.e2e.conftest import BPMN_DIR
 from workers.config import WorkerSettings
 from workers.devstack.operate import OperateClient
 from workers.tasks import ping
@@ -32,16 +32,17 @@ async def test_completed_instance_is_listed_in_operate_with_its_variables(full_e
         await asyncio.gather(work, return_exceptions=True)
         await channel.close()
 
+    key = result.process_instance_key
     async with OperateClient(full_engine.rest_url) as operate:
-        async def completed():
-            instance = await operate.process_instance(result.process_instance_key)
-            return instance if instance and instance.get("state") == "COMPLETED" else None
-
-        instance = await eventually(completed, timeout=60)
+        # Operate imports asynchronously: each read waits for exactly what it asserts.
+        instance = await operate.wait_for_instance(key, "COMPLETED")
         assert instance["bpmnProcessId"] == "contract-ping"
-        variables = await operate.variables(result.process_instance_key)
+        assert instance["key"] == key
+        variables = await operate.wait_for_variables(key, ["pong", "message"])
         assert json.loads(variables["pong"]) == "etarepo"
-        assert await operate.process_definitions("contract-ping")
+        assert json.loads(variables["message"]) == "operate"
+        definitions = await operate.wait_for_definitions("contract-ping")
+        assert instance["processDefinitionKey"] in {d["key"] for d in definitions}, (instance, definitions)
 
 
 async def test_provider_down_becomes_a_clear_incident_and_completes_after_retry(full_engine, tmp_path) -> None:
@@ -52,21 +53,13 @@ async def test_provider_down_becomes_a_clear_incident_and_completes_after_retry(
     await client.deploy_resource(*[str(p) for p in sorted(BPMN_DIR.glob("*.bpmn"))])
     async with nda_env(full_engine.address, tmp_path) as env, OperateClient(full_engine.rest_url) as operate:
         employee = {**EMPLOYEE, "id": "E-DOWN"}
-        # the provider answers the template and token calls, then goes down before generation
+        # the provider answers the token, template and lookup calls, but generation is down (503) until
+        # we lift the fault: every attempt fails, whatever the timing, so the job ends in an incident
+        env.faults(fail_next={"status": 503, "count": 1_000, "path_prefix": "/v1/generate"})
         created = await env.client.run_process("employee-nda", variables={"employee": employee})
         key = created.process_instance_key
 
-        async def generating():
-            return env.state.counters.get("token_requests", 0) >= 1
-
-        await eventually(generating, timeout=30, interval=0.1)
-        env.faults(down=True)
-
-        async def incident():
-            items = await operate.incidents(key)
-            return items[0] if items else None
-
-        found = await eventually(incident, timeout=120, interval=1)
+        found = await operate.wait_for_incident(key)
         message = found["message"]
         # an operator can act on it: what failed, where, and what to do next
         assert "unavailable" in message and "HTTP 503" in message, message
@@ -74,15 +67,15 @@ async def test_provider_down_becomes_a_clear_incident_and_completes_after_retry(
         for secret in ("Bearer", env.provider_settings.client_secret.get_secret_value()):
             assert secret not in message
 
-        env.faults(down=False)
+        env.faults(fail_next=None)
         await retry_incident(env.channel, job_key=found["jobKey"], incident_key=found["key"], retries=2)
 
-        async def completed():
-            instance = await operate.process_instance(key)
-            return instance if instance and instance.get("state") == "COMPLETED" else None
-
-        await eventually(completed, timeout=90, interval=1)
-        variables = await operate.variables(key)
+        await operate.wait_for_instance(key, "COMPLETED")
+        # the pruned values replace the originals; wait until Operate has imported those updates too
+        variables = await operate.wait_for_variables(
+            key, ["dmsLocation", "documentId", "employee"],
+            until=lambda v: json.loads(v["employee"]) == {"id": "E-DOWN"},
+        )  # fmt: skip
         assert json.loads(variables["dmsLocation"]).endswith(".pdf")
         # what Operate shows contains no personal data outside the allow-list and no token
         shown = json.dumps(variables)

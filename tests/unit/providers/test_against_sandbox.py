@@ -10,9 +10,9 @@ from workers.providers.base import GenerateRequest, ProviderRejected
 from workers.providers.contractize import ContractizeProvider
 from workers.providers.tokens import TokenCache
 
-from .support import settings
+from workers.sandbox import app as sandbox_app
 
-sandbox_app = pytest.importorskip("workers.sandbox.app")
+from .support import settings
 
 BASE = "http://sandbox.test"
 
