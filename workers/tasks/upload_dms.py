@@ -37,9 +37,14 @@ class UploadOutput(TaskModel):
     dms_location: str
 
 
+def _safe(text: str) -> str:
+    return "".join(c for c in text if (c.isascii() and c.isalnum()) or c in "-_")
+
+
 def _filename(metadata: dict[str, str]) -> str:
-    request_id = "".join(c for c in metadata.get("request_id", "") if c.isalnum() or c in "-_") or "contract"
-    template = metadata.get("template_id", "contract").split("-")[0].upper()
+    # Both parts come from data (HR record, provider template): ASCII letters, digits, '-' and '_' only.
+    request_id = _safe(metadata.get("request_id", "")) or "contract"
+    template = _safe(metadata.get("template_id", "contract").split("-")[0]).upper() or "CONTRACT"
     return f"{request_id}_{template}.pdf"
 
 
