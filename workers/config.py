@@ -82,7 +82,14 @@ class ProviderSettings(BaseSettings):
     # Least privilege: only the generators we use, plus reading our own documents.
     scopes: str = "generate:nda-001 documents:read"
     webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
+    # Per read/connect (httpx); ``total_timeout_s`` bounds a whole exchange (a trickling answer cannot
+    # stretch it), default = timeout_s; the document download has its own, larger total bound.
     timeout_s: float = Field(default=10.0, gt=0)
+    total_timeout_s: float | None = Field(default=None, gt=0)
+    download_timeout_s: float = Field(default=60.0, gt=0)
+    # Retry-After (seconds or an HTTP-date) is clamped to this; a failed token fetch is remembered this long.
+    retry_after_max_s: float = Field(default=300.0, gt=0)
+    token_failure_ttl_s: float = Field(default=5.0, ge=0)
     # Refresh the token this many seconds before it expires.
     token_refresh_margin_s: float = Field(default=30.0, ge=0)
     # The URL the provider calls back; the bridge's public address.

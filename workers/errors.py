@@ -15,7 +15,19 @@ They must never contain a token, a secret or personal data.
 from __future__ import annotations
 
 
-class BusinessError(Exception):
+class SafeMessage:
+    """Marker base: this exception class's message is written by us for an operator and is known to be
+    free of personal data and secrets, so ``workers.logs`` may print it (and Operate may show it).
+
+    The log processor prints an exception's message only when its class sets ``safe_message = True``
+    through this marker (a class of the ``workers`` package); every other exception is logged as its
+    type and stack frames only. A subclass whose message may carry data sets ``safe_message = False``.
+    """
+
+    safe_message = True
+
+
+class BusinessError(SafeMessage, Exception):
     """Bad input that no retry can fix: raised to the process as a BPMN error."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -34,7 +46,7 @@ class ContractDataInvalid(BusinessError):
         self.fields = sorted(fields or [])
 
 
-class TransientError(Exception):
+class TransientError(SafeMessage, Exception):
     """A technical failure a retry may fix (provider down, 5xx, timeout, 429).
 
     ``retry_after`` (seconds) overrides the task's exponential back-off, e.g. from a Retry-After header.

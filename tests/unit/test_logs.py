@@ -92,6 +92,25 @@ def test_bearer_tokens_inside_strings_are_masked() -> None:
     assert TOKEN not in repr(out)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mail grace.hopper+hr@example.co.uk now", f"mail {REDACTED} now"),
+        ("Authorization: Basic Y2xpZW50OnNlY3JldA==", f"Authorization: Basic {REDACTED}"),
+        (f"token {TOKEN} seen", f"token {REDACTED} seen"),
+        ("GET https://files.test/doc/1?expires=9&signature=abc done", f"GET https://files.test/doc/1?{REDACTED} done"),
+        ("GET /v1/documents?idempotency_key=cw-1", f"GET /v1/documents?{REDACTED}"),
+        ("pay to DE89 3704 0044 0532 0130 00 today", f"pay to {REDACTED} today"),
+        ("pay to DE89370400440532013000", f"pay to {REDACTED}"),
+        ("is this right? yes=no", "is this right? yes=no"),  # a question mark in prose is not a query
+        ("job 2251799813685251 failed at Task_Generate", "job 2251799813685251 failed at Task_Generate"),
+    ],
+)
+def test_credentials_emails_ibans_and_query_strings_in_strings_are_masked(text: str, expected: str) -> None:
+    assert redact(event=text, detail=[text])["event"] == expected
+    assert redact(event="x", detail=[text])["detail"] == [expected]
+
+
 def test_non_string_values_pass_through() -> None:
     out = redact(event="x", count=3, ratio=0.5, flag=True, nothing=None)
     assert out == {"event": "x", "count": 3, "ratio": 0.5, "flag": True, "nothing": None}
@@ -228,19 +247,19 @@ def test_stdlib_warning_renders_as_redacted_json(restore_logging: None, capsys: 
     assert "timestamp" in line
 
 
-def test_stdlib_exception_traceback_is_redacted(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_stdlib_exception_is_logged_without_its_message(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
     logs.configure("INFO", json=True)
     try:
-        raise RuntimeError(f"401 for Bearer {TOKEN}")
+        raise RuntimeError(f"401 for Bearer {TOKEN} and jane.doe@example.com")
     except RuntimeError:
         logging.getLogger("some.library").exception("call failed")
 
     err = capsys.readouterr().err
-    assert TOKEN not in err
+    assert TOKEN not in err and "jane.doe" not in err and "401 for" not in err
     (line,) = _json_lines(err)
     assert line["event"] == "call failed"
-    assert "RuntimeError" in line["exception"]
-    assert f"Bearer {REDACTED}" in line["exception"]
+    assert line["exception"].splitlines()[-1] == "RuntimeError (message withheld)"
+    assert "in test_stdlib_exception_is_logged_without_its_message" in line["exception"]
 
 
 def test_structlog_lines_render_as_redacted_json_with_job_context(

@@ -3,6 +3,10 @@
 The provider's response is never held in memory and never trusted to be small: past ``max_bytes`` the
 download is aborted with ``DocumentTooLarge`` and the partial file is deleted. On any failure (including
 cancellation) nothing is left behind; on success the caller owns ``SpooledFile.path`` and deletes it.
+
+The first bytes must be the expected magic (``%PDF-`` by default): a provider that answers 200 with an
+HTML login page must not be filed as ``E-1_NDA.pdf``. That is ``NotAPdf``, a ``ProviderBadAnswer``
+(retried, an incident when it persists) whose message says what came back, never the content.
 """
 
 from __future__ import annotations
@@ -17,9 +21,13 @@ from pathlib import Path
 import anyio
 
 from workers.dms.base import DmsRejected
+from workers.errors import SafeMessage
+from workers.providers.base import ProviderBadAnswer
+
+PDF_MAGIC = b"%PDF-"
 
 
-class DocumentTooLarge(DmsRejected):
+class DocumentTooLarge(SafeMessage, DmsRejected):
     """The document exceeds the configured cap (``DMS_MAX_DOCUMENT_BYTES``)."""
 
     def __init__(self, max_bytes: int, received: int) -> None:
@@ -31,6 +39,29 @@ class DocumentTooLarge(DmsRejected):
         self.received = received
 
 
+class NotAPdf(ProviderBadAnswer):
+    """The download does not start with the expected magic bytes."""
+
+    def __init__(self, head: bytes, magic: bytes) -> None:
+        super().__init__(
+            f"the downloaded document is not a PDF: it starts like {_kind_of(head)}, not with {magic.decode('ascii', 'replace')!r}"
+        )
+
+
+def _kind_of(head: bytes) -> str:
+    """What the first bytes look like, in a few words (never the bytes themselves)."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if not text:
+        return "an empty answer"
+    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
+        return "an HTML page"
+    if text.startswith((b"<?xml", b"<")):
+        return "XML or HTML"
+    if text.startswith((b"{", b"[")):
+        return "JSON"
+    return "other data"
+
+
 @dataclass(frozen=True)
 class SpooledFile:
     path: Path
@@ -39,9 +70,10 @@ class SpooledFile:
 
 
 async def spool_download(
-    chunks: AsyncIterator[bytes], max_bytes: int, directory: Path | None = None
+    chunks: AsyncIterator[bytes], max_bytes: int, directory: Path | None = None, *, magic: bytes | None = PDF_MAGIC
 ) -> SpooledFile:
-    """Write ``chunks`` to a new temporary file (in ``directory`` or the system temp dir)."""
+    """Write ``chunks`` to a new temporary file (in ``directory`` or the system temp dir), checking that
+    the content starts with ``magic`` (None: no check)."""
     if directory is not None:
         await anyio.to_thread.run_sync(lambda: directory.mkdir(parents=True, exist_ok=True))
     fd, name = tempfile.mkstemp(prefix="contract-", suffix=".part", dir=directory)
@@ -49,6 +81,8 @@ async def spool_download(
     path = Path(name)
     digest = hashlib.sha256()
     size = 0
+    head = b""  # the first bytes, until the magic can be checked
+    checked = magic is None
     ok = False
     try:
         async with await anyio.open_file(path, "wb") as out:
@@ -58,8 +92,16 @@ async def spool_download(
                 size += len(chunk)
                 if size > max_bytes:
                     raise DocumentTooLarge(max_bytes, size)
+                if not checked:
+                    head += chunk[:64]
+                    if len(head) >= len(magic):  # type: ignore[arg-type]
+                        if not head.startswith(magic):  # type: ignore[arg-type]
+                            raise NotAPdf(head, magic)  # type: ignore[arg-type]
+                        checked = True
                 digest.update(chunk)
                 await out.write(chunk)
+        if not checked:
+            raise NotAPdf(head, magic)  # type: ignore[arg-type]
         ok = True
         return SpooledFile(path=path, size=size, sha256=digest.hexdigest())
     finally:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from workers.errors import SafeMessage
+
 FieldType = Literal["string", "email", "date", "number", "boolean"]
 
 
@@ -65,12 +67,19 @@ class TokenInfo:
     scopes: tuple[str, ...]
 
 
-class ProviderError(Exception):
-    """Base class; ``str(error)`` is operator-readable and free of secrets and body contents."""
+class ProviderError(SafeMessage, Exception):
+    """Base class; ``str(error)`` is operator-readable and free of secrets, personal data and body
+    contents (adapters build every message from status codes, paths, our own ids and field names), so
+    logs may show it."""
 
 
 class ProviderUnavailable(ProviderError):
     """5xx, timeout, connection refused: retry with back-off."""
+
+
+class ProviderBadAnswer(ProviderUnavailable):
+    """A 2xx whose body is not what was asked for (an HTML login page instead of a PDF): retried, and an
+    incident when it persists. The message names what came back (a media type), never the content."""
 
 
 class ProviderRateLimited(ProviderError):

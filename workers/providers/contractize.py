@@ -13,11 +13,8 @@
 
 from __future__ import annotations
 
-import math
-import re
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
@@ -25,11 +22,21 @@ import httpx
 
 from workers.audit import AuditTransport
 from workers.config import ProviderSettings
+from workers.providers.answers import (
+    DEFAULT_RETRY_AFTER_S,
+    is_pdf_media_type,
+    media_type,
+    oauth_code,
+    parse_retry_after,
+    problem_fields,
+)
+from workers.providers.answers import safe_text as _safe
 from workers.providers.base import (
     Document,
     DocumentNotFound,
     GenerateRequest,
     ProviderAuthError,
+    ProviderBadAnswer,
     ProviderError,
     ProviderRateLimited,
     ProviderRejected,
@@ -41,46 +48,11 @@ from workers.providers.base import (
 from workers.providers.tokens import CachedToken, TokenCache
 
 PROVIDER_NAME = "contractize"
-DEFAULT_RETRY_AFTER_S = 5.0
 USER_AGENT = "contract-workers/0.1"
 _FIELD_TYPES = {"string", "email", "date", "number", "boolean"}
-# OAuth error codes (RFC 6749 5.2) are a closed vocabulary: safe to repeat in a message.
-_OAUTH_ERRORS = {
-    "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
-    "unsupported_grant_type", "invalid_scope", "invalid_token", "insufficient_scope",
-}  # fmt: skip
-_SAFE_TEXT = re.compile(r"[^A-Za-z0-9_.:\-\[\] ]")
 
 # One cache per worker process: every provider built by ``build_provider`` shares it.
 SHARED_TOKEN_CACHE = TokenCache()
-
-
-def _safe(text: Any, limit: int = 80) -> str:
-    """A short printable rendering of a provider-supplied identifier (field name, problem code)."""
-    return _SAFE_TEXT.sub("?", str(text))[:limit]
-
-
-def parse_retry_after(value: str | None, default: float = DEFAULT_RETRY_AFTER_S, now: datetime | None = None) -> float:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP-date; ``default`` otherwise."""
-    if not value:
-        return default
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return default
-        if when is None:
-            return default
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
-        return max(0.0, seconds)
-    if math.isnan(seconds) or math.isinf(seconds) or seconds < 0:
-        return default
-    return seconds
 
 
 def _host_of(url: str) -> str:
@@ -110,6 +82,10 @@ class ContractizeProvider:
         self._host = _host_of(self._base)
         self._scopes = tuple(settings.scopes.split())
         self._timeout = settings.timeout_s
+        # httpx's timeouts are per read: a server trickling a byte a second never trips them. Every
+        # exchange is bounded in total as well, the (larger) download by its own bound.
+        self._total = settings.total_timeout_s or settings.timeout_s
+        self._download_total = settings.download_timeout_s
         # Tokens are per provider endpoint, client and scope set.
         self._token_key = (PROVIDER_NAME, self._base, settings.client_id, " ".join(sorted(self._scopes)))
 
@@ -126,6 +102,22 @@ class ContractizeProvider:
 
     def _unavailable(self, what: str) -> ProviderUnavailable:
         return ProviderUnavailable(f"contract provider at {self._host} unavailable: {what}")
+
+    def _deadline(self, seconds: float, method: str, url: str) -> ProviderUnavailable:
+        return self._unavailable(
+            f"no complete answer within {seconds:g}s on {self._where(method, url)} "
+            "(total deadline: CONTRACTIZE_TOTAL_TIMEOUT_S, CONTRACTIZE_DOWNLOAD_TIMEOUT_S for downloads)"
+        )
+
+    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One exchange (request sent, whole answer read) within the total deadline."""
+        try:
+            async with asyncio.timeout(self._total):
+                return await self.client.request(method, url, timeout=self._timeout, **kwargs)
+        except TimeoutError:
+            raise self._deadline(self._total, method, url) from None
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, method, url) from None
 
     def _transport_error(self, exc: Exception, method: str, url: str) -> ProviderUnavailable:
         where = self._where(method, url)
@@ -153,16 +145,16 @@ class ContractizeProvider:
             return None
 
     def _oauth_code(self, response: httpx.Response) -> str:
-        body = self._json(response)
-        code = body.get("error") if isinstance(body, dict) else None
-        return f" {code}" if code in _OAUTH_ERRORS else ""
+        return oauth_code(self._json(response))
 
     def _raise_common(self, response: httpx.Response, method: str, url: str) -> None:
         """429, 5xx, 401, 403 and anything unexpected but 4xx-specific, which callers handle first."""
         status = response.status_code
         where = self._where(method, url)
         if status == 429:
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            retry_after = parse_retry_after(
+                response.headers.get("retry-after"), DEFAULT_RETRY_AFTER_S, maximum=self.settings.retry_after_max_s
+            )
             raise ProviderRateLimited(
                 f"contract provider at {self._host} rate-limited {where} (HTTP 429); retry after {retry_after:g}s",
                 retry_after,
@@ -204,12 +196,7 @@ class ContractizeProvider:
         }
         if self._scopes:
             form["scope"] = " ".join(self._scopes)
-        try:
-            response = await self.client.post(
-                url, data=form, headers={"Accept": "application/json"}, timeout=self._timeout
-            )
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc, "POST", url) from None
+        response = await self._send("POST", url, data=form, headers={"Accept": "application/json"})
         status = response.status_code
         if status in (400, 401, 403):
             raise ProviderAuthError(
@@ -236,7 +223,10 @@ class ContractizeProvider:
 
     async def _token(self) -> CachedToken:
         return await self.token_cache.get(
-            self._token_key, self._fetch_token, refresh_margin_s=self.settings.token_refresh_margin_s
+            self._token_key,
+            self._fetch_token,
+            refresh_margin_s=self.settings.token_refresh_margin_s,
+            failure_ttl_s=self.settings.token_failure_ttl_s,
         )
 
     async def ensure_token(self) -> TokenInfo:
@@ -263,12 +253,7 @@ class ContractizeProvider:
                 "Authorization": f"Bearer {token.access_token.get_secret_value()}",
                 **(headers or {}),
             }
-            try:
-                response = await self.client.request(
-                    method, url, json=json, params=params, headers=request_headers, timeout=self._timeout
-                )
-            except httpx.TransportError as exc:
-                raise self._transport_error(exc, method, url) from None
+            response = await self._send(method, url, json=json, params=params, headers=request_headers)
             if response.status_code == 401:
                 # Expired early, revoked or rotated: drop it (unless someone already has) and retry once.
                 self.token_cache.invalidate(self._token_key, token)
@@ -339,21 +324,14 @@ class ContractizeProvider:
         return self._document(documents[0], "GET", path)
 
     def _validation_message(self, response: httpx.Response, template_id: str) -> tuple[str, list[str]]:
-        body = self._json(response)
-        problems = body.get("fields") if isinstance(body, dict) else None
-        names: list[str] = []
-        parts: list[str] = []
-        for item in problems if isinstance(problems, list) else []:
-            if not isinstance(item, dict) or "name" not in item:
-                continue
-            name = _safe(item["name"])
-            names.append(name)
-            problem = item.get("problem")
-            parts.append(f"{name} ({_safe(problem, 40)})" if problem else name)
-        detail = "; ".join(parts) if parts else "no field details given"
+        """Field names only: a provider's free-text "problem" can quote the rejected value (a name)."""
+        names, unnamed = problem_fields(self._json(response))
+        detail = ", ".join(names) if names else "no field names given"
+        if unnamed:
+            detail += f" (and {unnamed} problem(s) without a usable field name)"
         return (
             f"contract provider at {self._host} rejected the data for template {_safe(template_id)!r} "
-            f"(HTTP 422): {detail}",
+            f"(HTTP 422); fields: {detail}",
             names,
         )
 
@@ -409,36 +387,69 @@ class ContractizeProvider:
 
     async def download(self, doc_id: str) -> AsyncIterator[bytes]:
         """Stream the rendered document. The signed URL is fetched fresh (it expires quickly) and is a
-        capability by itself: no bearer token is sent with it. An expired link (403) is refreshed once."""
+        capability by itself: no bearer token is sent with it. An expired link (403) is refreshed once.
+        Opening and reading the stream share one total deadline (``download_timeout_s``); a 200 that is
+        not a PDF by its media type is refused here, by its first bytes in ``dms.spool``."""
+        loop = asyncio.get_running_loop()
         for attempt in (1, 2):
             url = await self._ready_download_url(doc_id)
+            deadline = loop.time() + self._download_total
+            request = self.client.build_request("GET", url, headers={"Accept": "application/pdf"}, timeout=self._timeout)
             try:
-                async with self.client.stream(
-                    "GET", url, headers={"Accept": "application/pdf"}, timeout=self._timeout
-                ) as response:
-                    status = response.status_code
-                    if status == 403 and attempt == 1:
-                        continue  # the link expired between issue and use: get a fresh one
-                    if status == 403:
-                        raise self._unavailable(
-                            f"download link for document {_safe(doc_id)!r} refused twice (HTTP 403 on GET "
-                            f"{urlsplit(url).path}); check the clock of this host"
-                        )
-                    if status == 404:
-                        raise DocumentNotFound(
-                            f"contract provider at {self._host} has no content for document {_safe(doc_id)!r}"
-                        )
-                    if status == 409:
-                        raise self._unavailable(f"document {_safe(doc_id)!r} is not ready yet (HTTP 409)")
-                    if status != 200:
-                        self._unexpected(response, "GET", url)
-                    async for chunk in response.aiter_bytes():
-                        yield chunk
-                    return
+                async with asyncio.timeout_at(deadline):
+                    response = await self.client.send(request, stream=True)
+            except TimeoutError:
+                raise self._deadline(self._download_total, "GET", url) from None
+            except httpx.TransportError as exc:
+                raise self._transport_error(exc, "GET", url) from None
+            try:
+                if response.status_code == 403 and attempt == 1:
+                    continue  # the link expired between issue and use: get a fresh one (finally closes)
+                if response.status_code != 200:
+                    await self._read_error_body(response, deadline, url)
+                    self._download_status(response, doc_id, url)
+                if not is_pdf_media_type(response.headers.get("content-type")):
+                    raise ProviderBadAnswer(
+                        f"contract provider at {self._host} answered the download of document {_safe(doc_id)!r} "
+                        f"with {media_type(response.headers.get('content-type'))} instead of a PDF (HTTP 200 on GET "
+                        f"{urlsplit(url).path}); a login page or a proxy in between?"
+                    )
+                chunks = response.aiter_bytes()
+                while True:
+                    try:
+                        async with asyncio.timeout_at(deadline):
+                            chunk = await anext(chunks)
+                    except StopAsyncIteration:
+                        return
+                    except TimeoutError:
+                        raise self._deadline(self._download_total, "GET", url) from None
+                    yield chunk
             except httpx.TransportError as exc:
                 raise self._transport_error(exc, "GET", url) from None
             except httpx.StreamError as exc:
                 raise self._unavailable(f"download of document {_safe(doc_id)!r} broke off ({type(exc).__name__})") from None
+            finally:
+                await response.aclose()
+
+    async def _read_error_body(self, response: httpx.Response, deadline: float, url: str) -> None:
+        try:
+            async with asyncio.timeout_at(deadline):
+                await response.aread()
+        except TimeoutError:
+            raise self._deadline(self._download_total, "GET", url) from None
+
+    def _download_status(self, response: httpx.Response, doc_id: str, url: str) -> NoReturn:
+        status = response.status_code
+        if status == 403:
+            raise self._unavailable(
+                f"download link for document {_safe(doc_id)!r} refused twice (HTTP 403 on GET "
+                f"{urlsplit(url).path}); check the clock of this host"
+            )
+        if status == 404:
+            raise DocumentNotFound(f"contract provider at {self._host} has no content for document {_safe(doc_id)!r}")
+        if status == 409:
+            raise self._unavailable(f"document {_safe(doc_id)!r} is not ready yet (HTTP 409)")
+        self._unexpected(response, "GET", url)
 
 
 def build_provider(

@@ -197,23 +197,36 @@ async def test_userinfo_in_base_url_never_appears_in_messages() -> None:
     assert "pa55word" not in str(err.value) and "provider.test:8443" in str(err.value)
 
 
-async def test_422_is_rejected_naming_fields_and_problems() -> None:
+async def test_422_is_rejected_naming_fields_only_never_the_problem_text() -> None:
     api = FakeApi()
     body = {
         "error": "validation_failed",
         "fields": [
-            {"name": "employee_email", "problem": "invalid_type"},
+            {"name": "employee_email", "problem": "'ada@example.com' is not allowed for Ada Lovelace"},
             {"name": "start_date", "problem": "missing"},
+            {"name": "start_date", "problem": "duplicate entry"},
+            {"name": "Ada Lovelace <ada@example.com>", "problem": "a value where a name should be"},
+            "not an object",
         ],
     }
     api.route("POST", "/v1/generate", lambda r: httpx.Response(422, json=body))
     with pytest.raises(ProviderRejected) as err:
         await make_provider(api).generate(request())
     assert err.value.fields == ["employee_email", "start_date"]
-    message = str(err.value)
-    assert "employee_email (invalid_type)" in message and "start_date (missing)" in message
-    assert "nda-001" in message
-    assert_no_secret(message)
+    assert str(err.value) == (
+        "contract provider at provider.test rejected the data for template 'nda-001' (HTTP 422); "
+        "fields: employee_email, start_date (and 2 problem(s) without a usable field name)"
+    )
+    assert_no_secret(str(err.value))
+
+
+async def test_422_without_details() -> None:
+    api = FakeApi()
+    api.route("POST", "/v1/generate", lambda r: httpx.Response(422, text="<html>Ada Lovelace</html>"))
+    with pytest.raises(ProviderRejected) as err:
+        await make_provider(api).generate(request())
+    assert err.value.fields == []
+    assert str(err.value).endswith("(HTTP 422); fields: no field names given")
 
 
 @pytest.mark.parametrize("status", [404, 409, 400])
