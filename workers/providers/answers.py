@@ -98,6 +98,15 @@ def problem_fields(body: Any) -> tuple[list[str], int]:
     return names, unnamed
 
 
+def field_names(names: object) -> list[str]:
+    """The identifier-like entries of ``names`` (deduplicated, in order); anything else is dropped."""
+    kept: list[str] = []
+    for name in names if isinstance(names, (list, tuple)) else []:
+        if isinstance(name, str) and _FIELD_NAME.fullmatch(name) and name not in kept:
+            kept.append(name)
+    return kept
+
+
 def media_type(content_type: str | None) -> str:
     """The bare media type of a ``Content-Type`` header (``text/html``), or a placeholder; never more."""
     if not content_type:
