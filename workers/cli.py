@@ -57,8 +57,11 @@ def worker() -> None:
     async def run() -> None:
         channel = create_channel(config.zeebe())
         deps = build_deps()
+        settings = config.worker()
+        if settings.metrics_port is None:  # production default: serve /metrics, /healthz, /readyz
+            settings = settings.model_copy(update={"metrics_port": 9464})
         try:
-            await run_until_signalled(build_worker(channel, deps, config.worker()))
+            await run_until_signalled(build_worker(channel, deps, settings))
         finally:
             await deps.aclose()
             await channel.close()

@@ -185,17 +185,51 @@ class DevstackSettings(BaseSettings):
 
 
 class WorkerSettings(BaseSettings):
+    """The job worker runtime (``workers.jobs``)."""
+
     model_config = _config("WORKER_")
 
     name: str = "contract-workers"
-    # Job streaming (Zeebe 8.4+) pushes jobs as soon as they are created; polling stays as a fallback.
+    # Job streaming (Zeebe 8.4+) pushes jobs as soon as they are created; the poller drains the rest.
     stream_enabled: bool = True
-    max_connection_retries: int = -1  # keep reconnecting: an engine restart must not kill the worker
-    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # Ignored since the runtime replaced pyzeebe's worker loop: it always reconnects, forever.
+    max_connection_retries: int = -1
+    # /metrics, /healthz, /readyz: None = not served (the ``worker`` command then uses 9464); 0 = any free port.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "0.0.0.0"
     # Per task type, e.g. WORKER_JOB_TIMEOUT_MS='{"contract.generate": 90000}'; the task's own default otherwise.
     job_timeout_ms: dict[str, int] = {}
+    # Per task type, e.g. WORKER_MAX_RUNNING_JOBS='{"contract.generate": 8}'; the task's own cap otherwise.
+    max_running_jobs: dict[str, int] = {}
     # Multiplies every task's retry back-off (1.0 = as designed; tests shorten it).
     retry_backoff_scale: float = Field(default=1.0, gt=0)
+    # SIGTERM/SIGINT: in-flight handlers get this long, then are cancelled and handed back (retries unchanged).
+    shutdown_grace_s: float = Field(default=20.0, ge=0)
+    # Back-off of a job handed back at shutdown.
+    handback_backoff_ms: int = Field(default=1_000, ge=0)
+    # Handlers stop this long before their job's deadline (at most a quarter of the job timeout).
+    deadline_margin_ms: int = Field(default=2_000, ge=0)
+    # The gateway's maximum message size (Zeebe 8.6 default 4 MiB): larger outputs become a clear incident.
+    max_message_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    # Streaming on: pause of the poller after an empty poll. Streaming off: long-poll request timeout.
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    long_poll_ms: int = Field(default=20_000, gt=0)
+    # A job stream is re-opened after this long (planned expiry, not an error).
+    stream_timeout_s: float = Field(default=300.0, gt=0)
+    # Reconnect / back-pressure back-off: jittered, from initial to max, reset on success.
+    backoff_initial_ms: int = Field(default=25, gt=0)
+    backoff_max_ms: int = Field(default=5_000, gt=0)
+    # /readyz fails when no gateway call succeeded for this long.
+    ready_window_s: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _caps(self) -> "WorkerSettings":
+        for task_type, cap in self.max_running_jobs.items():
+            if cap < 1:
+                raise ValueError(f"WORKER_MAX_RUNNING_JOBS[{task_type}] must be at least 1")
+        if self.backoff_max_ms < self.backoff_initial_ms:
+            raise ValueError("WORKER_BACKOFF_MAX_MS must not be below WORKER_BACKOFF_INITIAL_MS")
+        return self
 
 
 def describe_validation_error(group: str, error: ValidationError, prefix: str) -> str:

@@ -3,10 +3,17 @@
 * no credentials           -> insecure channel (local engine);
 * ZEEBE_CLIENT_ID + server -> OAuth2 client-credentials channel (self-managed with Identity);
 * CAMUNDA_CLUSTER_ID       -> Camunda SaaS channel.
+
+For OAuth channels the token plugin is remembered per channel, so the job runtime can force one token
+refresh when the gateway answers UNAUTHENTICATED / PERMISSION_DENIED (``token_refresher``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -28,7 +35,54 @@ CHANNEL_OPTIONS = (
 )
 
 
+# channel -> the OAuth metadata plugin that signs its calls
+_TOKEN_PLUGINS: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+
+
+def token_refresher(channel: Any) -> Callable[[], Awaitable[None]] | None:
+    """A coroutine function that fetches a new token for ``channel`` now (None: no OAuth on it)."""
+    plugin = _TOKEN_PLUGINS.get(channel) if channel is not None else None
+    if plugin is None:
+        return None
+
+    async def refresh() -> None:
+        await asyncio.to_thread(plugin.retrieve_token)
+
+    return refresh
+
+
 def create_channel(settings: ZeebeSettings) -> grpc.aio.Channel:
+    with _capture_plugins() as plugins:
+        channel = _create_channel(settings)
+    if plugins:
+        _TOKEN_PLUGINS[channel] = plugins[-1]
+    return channel
+
+
+def _capture_plugins():
+    """Record the OAuth plugins pyzeebe's channel helpers create (they keep them out of reach)."""
+    from pyzeebe.channel import oauth_channel
+
+    @contextlib.contextmanager
+    def capture():
+        created: list[Any] = []
+        original = oauth_channel.Oauth2ClientCredentialsMetadataPlugin
+
+        class Recording(original):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                created.append(self)
+
+        oauth_channel.Oauth2ClientCredentialsMetadataPlugin = Recording
+        try:
+            yield created
+        finally:
+            oauth_channel.Oauth2ClientCredentialsMetadataPlugin = original
+
+    return capture()
+
+
+def _create_channel(settings: ZeebeSettings) -> grpc.aio.Channel:
     secret = settings.zeebe_client_secret.get_secret_value() if settings.zeebe_client_secret else None
     if settings.mode == "saas":
         return create_camunda_cloud_channel(

@@ -28,6 +28,7 @@ from workers.config import (
 )
 from workers.sandbox.server import SandboxServer
 from workers.sandbox.state import SandboxState
+from workers.jobs.worker import JobWorker
 from workers.tasks.deps import Deps, build_deps
 from workers.worker import build_worker
 
@@ -80,7 +81,7 @@ class NdaEnv:
     channel: Any
     worker_settings: WorkerSettings
     logs: LogCollector
-    worker: ZeebeWorker | None = None
+    worker: JobWorker | None = None
     _work: asyncio.Task | None = None
     extra: dict = field(default_factory=dict)
 
@@ -97,7 +98,7 @@ class NdaEnv:
 
     async def stop_worker(self) -> None:
         if self.worker is not None:
-            await asyncio.wait_for(self.worker.stop(), timeout=15)
+            await asyncio.wait_for(self.worker.stop(grace_s=5), timeout=15)
         if self._work is not None:
             self._work.cancel()
             await asyncio.gather(self._work, return_exceptions=True)

@@ -91,7 +91,7 @@ async def _serve_all(stack: LocalStack, *, demo: bool, exit_after_demo: bool, pr
     finally:
         progress("stopping workers, bridge and sandbox…")
         try:
-            await asyncio.wait_for(worker.stop(), timeout=15)
+            await asyncio.wait_for(worker.stop(grace_s=10), timeout=15)
         except (asyncio.TimeoutError, Exception):
             pass
         sandbox.should_exit = True

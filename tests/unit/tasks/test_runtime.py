@@ -1,59 +1,28 @@
-"""workers.tasks.runtime: TaskSpec, validation messages, and register() driven end to end without an engine.
+"""workers.tasks.runtime: TaskSpec, validation messages, and the mapping of handler outcomes to commands.
 
-The pyzeebe task that ``register`` builds is run through pyzeebe's own job handler with a real ``Job``, a
-fake ``JobController`` (records complete / throw-error / fail calls) and a fake adapter (records the
-``fail_job`` calls our exception handler makes directly).
+``decide`` runs a spec's handler on a real ``Job`` (as the job runtime decodes it) and returns the command
+the runtime would send; ``report`` is what the runtime calls once Zeebe acknowledged it.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass, field
+import types
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
 from pydantic import ValidationError
-from pyzeebe import Job, ZeebeTaskRouter
+from structlog.testing import capture_logs
 
 from workers import __version__
 from workers.errors import BusinessError, ContractDataInvalid, TransientError
-from workers.tasks import ping
-from workers.tasks.runtime import JobInfo, TaskModel, TaskSpec, describe_validation, register
-
-# -- fakes ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class FakeAdapter:
-    fail_calls: list[dict[str, Any]] = field(default_factory=list)
-
-    async def fail_job(self, **kwargs: Any) -> None:
-        self.fail_calls.append(kwargs)
-
-
-@dataclass
-class FakeController:
-    success: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    failures: list[dict[str, Any]] = field(default_factory=list)
-    after_decorators: int = 0
-
-    async def set_running_after_decorators_status(self) -> None:
-        self.after_decorators += 1
-
-    async def set_success_status(self, variables: dict[str, Any] | None = None) -> None:
-        self.success.append({"variables": variables})
-
-    async def set_error_status(self, message: str, error_code: str = "", variables: dict[str, Any] | None = None) -> None:
-        self.errors.append({"message": message, "error_code": error_code, "variables": variables})
-
-    async def set_failure_status(
-        self, message: str, retry_back_off_ms: int = 0, variables: dict[str, Any] | None = None
-    ) -> None:
-        self.failures.append({"message": message, "retry_back_off_ms": retry_back_off_ms, "variables": variables})
-
+from workers.jobs.job import Job
+from workers.tasks import ping, runtime
+from workers.tasks.runtime import Complete, Fail, JobInfo, TaskModel, TaskSpec, Throw, describe_validation
 
 JOB_KEY = 2251799813685301
 PI_KEY = 2251799813685290
@@ -65,37 +34,30 @@ def make_job(task_type: str, variables: dict[str, Any], retries: int = 3) -> Job
         type=task_type,
         process_instance_key=PI_KEY,
         bpmn_process_id="contract-flow",
-        process_definition_version=4,
-        process_definition_key=2251799813685249,
         element_id="Task_Under_Test",
         element_instance_key=2251799813685299,
-        custom_headers={},
-        worker="unit-test-worker",
         retries=retries,
         deadline=int((time.time() + 30) * 1000),
-        variables=variables,
+        variables=types.MappingProxyType(variables),
+        custom_headers=types.MappingProxyType({}),
     )
 
 
 @dataclass
 class Harness:
     spec: TaskSpec[Any, Any]
-    adapter: FakeAdapter
-    router: ZeebeTaskRouter
+    deps: Any = None
 
-    async def run(self, variables: dict[str, Any], retries: int = 3) -> tuple[Job, FakeController]:
+    async def run(self, variables: dict[str, Any], retries: int = 3) -> tuple[Job, runtime.Command]:
+        """Decide, then report as if Zeebe acknowledged the command."""
         job = make_job(self.spec.type, variables, retries)
-        controller = FakeController()
-        await self.router.tasks[0].job_handler(job, controller)
-        return job, controller
+        command = await runtime.decide(self.spec, job, self.deps)
+        runtime.report(self.spec, command, True, 0.01)
+        return job, command
 
 
 def harness(spec: TaskSpec[Any, Any], deps: Any = None) -> Harness:
-    router = ZeebeTaskRouter()
-    adapter = FakeAdapter()
-    register(router, spec, deps, lambda: adapter)
-    assert len(router.tasks) == 1
-    return Harness(spec, adapter, router)
+    return Harness(spec, deps)
 
 
 def jobs_metric(task_type: str, outcome: str) -> float:
@@ -227,58 +189,59 @@ def test_describe_validation_root_error() -> None:
     assert SECRET_LOOKING not in message
 
 
-# -- register(): the ping task end to end ---------------------------------------------------------
+# -- fetch list, success ----------------------------------------------------------------------------
 
 
-def test_register_configures_the_pyzeebe_task() -> None:
-    h = harness(ping.SPEC)
-    task = h.router.tasks[0]
-    assert task.type == "contract.ping"
-    assert list(task.config.variables_to_fetch) == ["message"]
-    assert task.config.timeout_ms == ping.SPEC.timeout_ms == 10_000
-    assert task.config.max_running_jobs == ping.SPEC.max_running_jobs
-    assert task.config.max_jobs_to_activate == ping.SPEC.max_running_jobs
-    assert task.config.job_parameter_name == "job"
+def test_ping_fetches_only_what_its_input_model_reads() -> None:
+    assert ping.SPEC.fetch_variables() == ["message"]
+    assert ping.SPEC.timeout_ms == 10_000
 
 
 def test_spec_without_inputs_does_not_fetch_all_variables() -> None:
-    h = harness(spec_raising(RuntimeError(), "t.noinput"))
     # An empty list would mean "all variables" (personal data included) to Zeebe.
-    assert list(h.router.tasks[0].config.variables_to_fetch) == ["__fetch_no_variables__"]
+    assert spec_raising(RuntimeError(), "t.noinput").fetch_variables() == ["__fetch_no_variables__"]
 
 
 async def test_ping_success_returns_camel_case_output() -> None:
     h = harness(ping.SPEC)
     before = jobs_metric("contract.ping", "completed")
-    _, controller = await h.run({"message": "hello", "employeeName": "not fetched"})
+    _, command = await h.run({"message": "hello", "employeeName": "not fetched"})
 
-    assert controller.errors == [] and controller.failures == [] and h.adapter.fail_calls == []
-    (call,) = controller.success
-    out = call["variables"]
+    assert isinstance(command, Complete)
+    out = command.variables
     assert set(out) == {"pong", "answeredBy", "workerVersion", "answeredAt"}
     assert out["pong"] == "olleh"
     assert out["workerVersion"] == __version__
     assert isinstance(out["answeredAt"], str)  # JSON mode: a string, not a datetime
     datetime.fromisoformat(out["answeredAt"])
     assert jobs_metric("contract.ping", "completed") == before + 1
+    request = runtime.to_request(JOB_KEY, command)
+    assert request.jobKey == JOB_KEY and json.loads(request.variables) == out
+
+
+async def test_outcome_is_counted_only_when_acknowledged() -> None:
+    before = jobs_metric("contract.ping", "completed")
+    command = await runtime.decide(ping.SPEC, make_job("contract.ping", {}), None)
+    with capture_logs() as logs:
+        runtime.report(ping.SPEC, command, False, 0.01)  # superseded: not completed
+    assert jobs_metric("contract.ping", "completed") == before
+    assert [(e["event"], e["log_level"]) for e in logs] == [("job_superseded", "debug")]
 
 
 async def test_ping_default_message_when_variable_absent() -> None:
-    h = harness(ping.SPEC)
-    _, controller = await h.run({})
-    assert controller.success[0]["variables"]["pong"] == "gnip"
+    _, command = await harness(ping.SPEC).run({})
+    assert isinstance(command, Complete) and command.variables["pong"] == "gnip"
 
 
 async def test_blank_message_is_a_bpmn_error() -> None:
     h = harness(ping.SPEC)
     before = jobs_metric("contract.ping", "bpmn_error")
-    _, controller = await h.run({"message": "   "})
+    _, err = await h.run({"message": "   "})
 
-    assert controller.success == [] and h.adapter.fail_calls == [] and controller.failures == []
-    (err,) = controller.errors
-    assert err["error_code"] == "CONTRACT_DATA_INVALID"
-    assert err["message"] == "ping message must not be blank"
-    assert err["variables"] == {
+    assert isinstance(err, Throw)
+    assert err.code == "CONTRACT_DATA_INVALID"
+    assert err.message == "ping message must not be blank"
+    assert err.variables == {
         "contractError": {
             "code": "CONTRACT_DATA_INVALID",
             "message": "ping message must not be blank",
@@ -287,30 +250,31 @@ async def test_blank_message_is_a_bpmn_error() -> None:
         }
     }
     assert jobs_metric("contract.ping", "bpmn_error") == before + 1
+    request = runtime.to_request(JOB_KEY, err)
+    assert (request.errorCode, request.errorMessage) == (err.code, err.message)
+    assert json.loads(request.variables) == err.variables
 
 
 @pytest.mark.parametrize("bad", [123, ["hello", SECRET_LOOKING], {"text": SECRET_LOOKING}])
 async def test_invalid_type_is_a_bpmn_error_naming_the_field(bad: Any) -> None:
-    h = harness(ping.SPEC)
-    _, controller = await h.run({"message": bad})
+    _, err = await harness(ping.SPEC).run({"message": bad})
 
-    assert controller.success == [] and h.adapter.fail_calls == []
-    (err,) = controller.errors
-    assert err["error_code"] == ContractDataInvalid.CODE
-    assert "contract.ping" in err["message"]
-    assert "message: " in err["message"]
-    assert SECRET_LOOKING not in err["message"]
-    assert SECRET_LOOKING not in repr(err["variables"])
-    assert err["variables"]["contractError"]["fields"] == ["message"]
+    assert isinstance(err, Throw)
+    assert err.code == ContractDataInvalid.CODE
+    assert "contract.ping" in err.message
+    assert "message: " in err.message
+    assert SECRET_LOOKING not in err.message
+    assert SECRET_LOOKING not in repr(err.variables)
+    assert err.variables["contractError"]["fields"] == ["message"]
 
 
 async def test_other_business_error_keeps_its_code() -> None:
     h = harness(spec_raising(BusinessError("TEMPLATE_UNKNOWN", "template nda-999 is not known"), "t.business"))
-    _, controller = await h.run({})
-    (err,) = controller.errors
-    assert err["error_code"] == "TEMPLATE_UNKNOWN"
-    assert err["variables"]["contractError"]["fields"] == []
-    assert err["variables"]["contractError"]["code"] == "TEMPLATE_UNKNOWN"
+    _, err = await h.run({})
+    assert isinstance(err, Throw)
+    assert err.code == "TEMPLATE_UNKNOWN"
+    assert err.variables["contractError"]["fields"] == []
+    assert err.variables["contractError"]["code"] == "TEMPLATE_UNKNOWN"
 
 
 async def test_handler_receives_typed_input_job_info_and_deps() -> None:
@@ -325,10 +289,9 @@ async def test_handler_receives_typed_input_job_info_and_deps() -> None:
 
     spec = TaskSpec(type="t.seen", name="n", description="d", input_model=In, output_model=Done, handler=handler)
     deps = object()
-    h = harness(spec, deps)
-    job, controller = await h.run({"templateId": "nda-001"}, retries=2)
+    job, command = await harness(spec, deps).run({"templateId": "nda-001"}, retries=2)
 
-    assert controller.success == [{"variables": {"doneAtStep": 7}}]
+    assert command == Complete({"doneAtStep": 7})
     assert seen["data"] == In(template_id="nda-001")
     assert seen["deps"] is deps
     info: JobInfo = seen["job"]
@@ -338,86 +301,102 @@ async def test_handler_receives_typed_input_job_info_and_deps() -> None:
     assert 25 < info.seconds_left() <= 30
 
 
-# -- register(): failures -------------------------------------------------------------------------
+# -- failures -------------------------------------------------------------------------------------
 
 
 async def test_transient_error_fails_job_with_one_retry_spent_and_backoff() -> None:
     spec = spec_raising(TransientError("provider down", retry_after=None), "t.transient", retries=3)
-    h = harness(spec)
     before = jobs_metric("t.transient", "failed")
-    job, controller = await h.run({}, retries=2)
+    job, call = await harness(spec).run({}, retries=2)
 
-    assert controller.success == [] and controller.errors == []
-    assert controller.failures == []  # the controller would spend a second retry
-    (call,) = h.adapter.fail_calls
-    assert call["job_key"] == job.key
-    assert call["retries"] == job.retries - 1 == 1
-    assert call["retry_back_off_ms"] == spec.backoff_ms(job.retries) == 2_000
-    assert call["variables"] == {}
-    assert call["message"].startswith("provider down")
-    assert "retrying" in call["message"]
-    assert "retrying in 2s, 1 retries left" in call["message"]
+    assert isinstance(call, Fail)
+    assert call.retries == job.retries - 1 == 1
+    assert call.backoff_ms == spec.backoff_ms(job.retries) == 2_000
+    assert call.message.startswith("provider down")
+    assert "retrying in 2s, 1 retries left" in call.message
     assert jobs_metric("t.transient", "failed") == before + 1
+    request = runtime.to_request(JOB_KEY, call)
+    assert (request.retries, request.retryBackOff, request.variables) == (1, 2_000, "{}")
 
 
 async def test_rate_limit_keeps_retries_and_uses_retry_after() -> None:
     spec = spec_raising(TransientError("provider rate limit", retry_after=7, spend_retry=False), "t.ratelimit")
-    h = harness(spec)
-    job, _ = await h.run({}, retries=3)
-
-    (call,) = h.adapter.fail_calls
-    assert call["retries"] == job.retries == 3
-    assert call["retry_back_off_ms"] == 7_000
-    assert "retrying in 7s" in call["message"]
+    job, call = await harness(spec).run({}, retries=3)
+    assert isinstance(call, Fail)
+    assert call.retries == job.retries == 3
+    assert call.backoff_ms == 7_000
+    assert "retrying in 7s" in call.message
 
 
 async def test_fractional_retry_after_is_converted_to_ms() -> None:
-    h = harness(spec_raising(TransientError("slow down", retry_after=1.5), "t.fraction"))
-    await h.run({}, retries=3)
-    assert h.adapter.fail_calls[0]["retry_back_off_ms"] == 1_500
+    _, call = await harness(spec_raising(TransientError("slow down", retry_after=1.5), "t.fraction")).run({})
+    assert isinstance(call, Fail) and call.backoff_ms == 1_500
 
 
 async def test_unexpected_exception_message_names_only_its_type() -> None:
     spec = spec_raising(ValueError("secret-ish text: iban DE89370400440532013000"), "t.unexpected")
-    h = harness(spec)
-    job, controller = await h.run({}, retries=3)
+    with capture_logs() as logs:
+        job, call = await harness(spec).run({}, retries=3)
 
-    assert controller.errors == [] and controller.success == []
-    (call,) = h.adapter.fail_calls
-    message = call["message"]
-    assert "ValueError" in message
-    assert "secret-ish" not in message and "DE89" not in message
-    assert str(job.key) in message  # to grep the worker log
-    assert "t.unexpected" in message
-    assert call["retries"] == 2
-    assert call["retry_back_off_ms"] == spec.backoff_ms(3) == 1_000
+    assert isinstance(call, Fail)
+    assert "ValueError" in call.message
+    assert "secret-ish" not in call.message and "DE89" not in call.message
+    assert str(job.key) in call.message  # to grep the worker log
+    assert "t.unexpected" in call.message
+    assert call.retries == 2
+    assert call.backoff_ms == spec.backoff_ms(3) == 1_000
+    (line,) = [e for e in logs if e["event"] == "job_unexpected_error"]
+    assert line["error_type"] == "ValueError" and isinstance(line["exc_info"], ValueError)  # frames, via exc_info
+    assert "DE89" not in repr({k: v for k, v in line.items() if k != "exc_info"})
 
 
 async def test_last_retry_says_no_retries_left() -> None:
     spec = spec_raising(TransientError("provider down"), "t.lastretry")
-    h = harness(spec)
     before = jobs_metric("t.lastretry", "incident")
-    await h.run({}, retries=1)
+    _, call = await harness(spec).run({}, retries=1)
 
-    (call,) = h.adapter.fail_calls
-    assert call["retries"] == 0
-    assert "no retries left" in call["message"]
-    assert "retrying" not in call["message"]
+    assert isinstance(call, Fail)
+    assert call.retries == 0
+    assert "no retries left" in call.message
+    assert "retrying" not in call.message
     assert jobs_metric("t.lastretry", "incident") == before + 1
 
 
 async def test_unexpected_error_on_last_retry_says_no_retries_left() -> None:
-    h = harness(spec_raising(KeyError("employeeEmail"), "t.lastunexpected"))
-    await h.run({}, retries=1)
-    (call,) = h.adapter.fail_calls
-    assert call["retries"] == 0
-    assert call["message"].startswith("unexpected KeyError")
-    assert "no retries left" in call["message"]
+    _, call = await harness(spec_raising(KeyError("employeeEmail"), "t.lastunexpected")).run({}, retries=1)
+    assert isinstance(call, Fail)
+    assert call.retries == 0
+    assert call.message.startswith("unexpected KeyError")
+    assert "no retries left" in call.message
 
 
 async def test_rate_limit_on_last_retry_keeps_the_retry() -> None:
     h = harness(spec_raising(TransientError("rate limited", retry_after=3, spend_retry=False), "t.lastrate"))
-    await h.run({}, retries=1)
-    (call,) = h.adapter.fail_calls
-    assert call["retries"] == 1
-    assert "retrying in 3s" in call["message"]
+    _, call = await h.run({}, retries=1)
+    assert isinstance(call, Fail)
+    assert call.retries == 1
+    assert "retrying in 3s" in call.message
+
+
+# -- the runtime's own reasons to fail --------------------------------------------------------------
+
+
+def test_deadline_spends_a_retry_with_back_off_and_says_what_to_do() -> None:
+    spec = spec_raising(RuntimeError(), "t.deadline", retries=3, backoff_base_ms=1_000)
+    fail = runtime.on_deadline(spec, make_job("t.deadline", {}, retries=3), 10_000)
+    assert (fail.retries, fail.backoff_ms, fail.outcome) == (2, 1_000, "timed_out")
+    assert "did not finish within its job timeout (10s)" in fail.message
+    assert "WORKER_JOB_TIMEOUT_MS" in fail.message
+    last = runtime.on_deadline(spec, make_job("t.deadline", {}, retries=1), 10_000)
+    assert (last.retries, last.outcome) == (0, "incident")
+
+
+def test_hand_back_keeps_retries_and_never_raises_an_incident() -> None:
+    fail = runtime.hand_back(make_job("t.back", {}, retries=2), 1_000)
+    assert (fail.retries, fail.backoff_ms, fail.outcome) == (2, 1_000, "handed_back")
+
+
+def test_too_large_is_an_incident_saying_by_how_much() -> None:
+    fail = runtime.too_large(spec_raising(RuntimeError(), "t.large"), 5_000_000, 4_194_304)
+    assert (fail.retries, fail.outcome) == (0, "too_large")
+    assert "is 5000000 bytes, 805696 bytes over the gateway's message limit of 4194304 bytes" in fail.message
