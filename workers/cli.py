@@ -17,6 +17,7 @@ import click
 
 from workers import config, logs
 from workers.config import PROJECT_ROOT, SettingsProblem
+from workers.secret_checks import check_worker, dev_mode
 
 BPMN_DIR = PROJECT_ROOT / "bpmn"
 
@@ -50,6 +51,7 @@ def main(log_level: str, log_json: bool | None) -> None:
 @main.command()
 def worker() -> None:
     """Run every registered task worker (contract.*) until SIGINT/SIGTERM."""
+    check_worker()  # refuse to start without usable secrets (one line naming the variable)
     from workers.tasks.deps import build_deps
     from workers.worker import build_worker, run_until_signalled
     from workers.zeebe import create_channel
@@ -72,14 +74,25 @@ def worker() -> None:
 # -- bridge ------------------------------------------------------------------------------------
 @main.command()
 def bridge() -> None:
-    """Serve the webhook bridge (provider webhooks -> Zeebe messages) on BRIDGE_HOST:BRIDGE_PORT."""
+    """Serve the webhook bridge (provider webhooks -> Zeebe messages) on BRIDGE_HOST:BRIDGE_PORT.
+
+    Refuses to start (exit 2, one line naming the variable) when CONTRACTIZE_WEBHOOK_SECRET is missing,
+    empty, malformed or the development value (unless CONTRACT_WORKERS_ENV=development).
+    """
+    from workers.bridge.auth import build_verifiers
+
+    # Settings and secrets first: a bad one stops the command before anything connects or listens.
+    bridge_settings, provider_settings = config.bridge(), config.provider()
+    verifiers = build_verifiers(provider_settings, dev=dev_mode())
+    zeebe_settings = config.zeebe()
+
     from workers.bridge.server import run_bridge
     from workers.zeebe import create_channel
 
     async def run() -> None:
-        channel = create_channel(config.zeebe())
+        channel = create_channel(zeebe_settings)
         try:
-            await run_bridge(config.bridge(), config.provider(), channel)
+            await run_bridge(bridge_settings, provider_settings, channel, verifiers=verifiers)
         finally:
             await channel.close()
 

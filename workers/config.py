@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +81,11 @@ class ProviderSettings(BaseSettings):
     client_secret: SecretStr = SecretStr(DEV_CLIENT_SECRET)
     # Least privilege: only the generators we use, plus reading our own documents.
     scopes: str = "generate:nda-001 documents:read"
-    webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
+    # Webhook signing secret (plain shared string or ``whsec_<base64>``). No default: outside development
+    # mode the bridge refuses to start without one (workers.secret_checks). During a rotation the previous
+    # secret stays accepted until the provider signs with the new one.
+    webhook_secret: SecretStr | None = None
+    webhook_secret_previous: SecretStr | None = None
     # Per read/connect (httpx); ``total_timeout_s`` bounds a whole exchange (a trickling answer cannot
     # stretch it), default = timeout_s; the document download has its own, larger total bound.
     timeout_s: float = Field(default=10.0, gt=0)
@@ -107,8 +111,28 @@ class BridgeSettings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     # Deliveries whose signed timestamp is further than this from now are refused (replay protection).
     timestamp_tolerance_s: float = Field(default=300.0, gt=0, le=300.0)
-    # A message published before the process reaches its catch event waits this long in Zeebe.
+    # A message published before the process reaches its catch event waits this long in Zeebe. Zeebe only
+    # recognises a redelivery (same message id) while the first message lives, so it must cover the
+    # signature tolerance: a replayed delivery is accepted that long.
     message_ttl_s: int = Field(default=3600, ge=0)
+    # A client must send the whole body within this many seconds (408 otherwise): a slow client cannot hold
+    # the bridge.
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    # Deliveries handled at once; one more gets 503 + Retry-After at once.
+    max_concurrency: int = Field(default=32, ge=1)
+    # Open connections (idle keep-alive ones included) uvicorn serves before answering 503 to new requests.
+    max_connections: int = Field(default=256, ge=1)
+
+    @field_validator("message_ttl_s")
+    @classmethod
+    def _ttl_covers_tolerance(cls, value: int, info: ValidationInfo) -> int:
+        tolerance = info.data.get("timestamp_tolerance_s")
+        if tolerance is not None and value < tolerance:
+            raise ValueError(
+                f"must be at least BRIDGE_TIMESTAMP_TOLERANCE_S ({tolerance:g}s): Zeebe recognises a replayed "
+                "delivery only while the first message lives"
+            )
+        return value
 
 
 class DmsSettings(BaseSettings):

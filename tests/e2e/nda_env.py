@@ -15,9 +15,11 @@ from typing import Any
 from pyzeebe import ZeebeClient, ZeebeWorker, create_insecure_channel
 
 from workers.bridge.app import create_app as bridge_app
+from workers.bridge.auth import build_verifiers
 from workers.bridge.publisher import ZeebePublisher
 from workers.bridge.server import BridgeServer
 from workers.config import (
+    DEV_CLIENT_SECRET,
     DEV_WEBHOOK_SECRET,
     BridgeSettings,
     DmsSettings,
@@ -114,6 +116,8 @@ class NdaEnv:
         """Settings for a worker in a subprocess, talking to the same sandbox, bridge and DMS."""
         return {
             "ZEEBE_ADDRESS": self.address,
+            "CONTRACT_WORKERS_ENV": "development",  # the provider is the sandbox: its dev secrets are allowed
+            "CONTRACTIZE_CLIENT_SECRET": self.provider_settings.client_secret.get_secret_value(),
             "CONTRACTIZE_BASE_URL": self.provider_settings.base_url,
             "CONTRACTIZE_CALLBACK_URL": self.provider_settings.callback_url,
             "CONTRACTIZE_TIMEOUT_S": str(self.provider_settings.timeout_s),
@@ -128,16 +132,23 @@ async def nda_env(address: str, tmp: Path, **worker_overrides: Any):
     collector = LogCollector()
     logging.getLogger().addHandler(collector)
     bridge_port = free_port()
-    sandbox = SandboxServer(SandboxSettings(webhook_delay_s=0.3), SandboxState(), port=0).start()
+    # Secrets are passed explicitly (never read from defaults): the sandbox's development ones, in dev mode.
+    sandbox_settings = SandboxSettings(
+        webhook_delay_s=0.3, client_secret=DEV_CLIENT_SECRET, webhook_secret=DEV_WEBHOOK_SECRET
+    )
+    sandbox = SandboxServer(sandbox_settings, SandboxState(), port=0).start()
     provider_settings = ProviderSettings(
         base_url=sandbox.base_url,
         callback_url=f"http://127.0.0.1:{bridge_port}/webhooks/contractize",
         timeout_s=5.0,
+        client_secret=DEV_CLIENT_SECRET,
+        webhook_secret=DEV_WEBHOOK_SECRET,
     )
     channel = create_insecure_channel(grpc_address=address)
     client = ZeebeClient(channel)
+    verifiers = build_verifiers(provider_settings, dev=True)
     bridge = BridgeServer(
-        bridge_app(ZeebePublisher(client), {"contractize": DEV_WEBHOOK_SECRET}, BridgeSettings(port=bridge_port)),
+        bridge_app(ZeebePublisher(client), verifiers, BridgeSettings(port=bridge_port)),
         port=bridge_port,
     )
     await bridge.astart()

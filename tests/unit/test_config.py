@@ -11,7 +11,10 @@ from pydantic import SecretStr
 from workers import config
 from workers.config import SettingsProblem, ZeebeSettings
 
-_OUR_PREFIXES = ("ZEEBE_", "CAMUNDA_", "CONTRACTIZE_", "BRIDGE_", "DMS_", "PII_", "SANDBOX_", "DEVSTACK_", "WORKER_")
+_OUR_PREFIXES = (
+    "ZEEBE_", "CAMUNDA_", "CONTRACTIZE_", "BRIDGE_", "DMS_", "PII_", "SANDBOX_", "DEVSTACK_", "WORKER_",
+    "CONTRACT_WORKERS_",
+)  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -40,12 +43,16 @@ def test_defaults_point_at_the_local_sandbox_and_engine() -> None:
     assert p.base_url == "http://127.0.0.1:8091"
     assert p.client_id == config.DEV_CLIENT_ID
     assert p.client_secret.get_secret_value() == config.DEV_CLIENT_SECRET
-    assert p.webhook_secret.get_secret_value() == config.DEV_WEBHOOK_SECRET
+    # No usable default webhook secret: the bridge refuses to start without one outside dev mode.
+    assert p.webhook_secret is None
+    assert p.webhook_secret_previous is None
     assert p.scopes.split() == ["generate:nda-001", "documents:read"]
 
     b = config.bridge()
     assert (b.host, b.port) == ("127.0.0.1", 8090)
     assert b.timestamp_tolerance_s == 300.0
+    assert b.message_ttl_s == 3600
+    assert (b.body_timeout_s, b.max_concurrency, b.max_connections) == (10.0, 32, 256)
 
     d = config.dms()
     assert d.kind == "filesystem"
@@ -236,7 +243,7 @@ def test_unknown_dms_kind_names_the_variable(monkeypatch: pytest.MonkeyPatch) ->
         ("BRIDGE_TIMESTAMP_TOLERANCE_S", "600", config.bridge),  # capped at the library's 5-minute window
         ("ZEEBE_REQUEST_TIMEOUT_S", "0", config.zeebe),
         ("CONTRACTIZE_TIMEOUT_S", "-1", config.provider),
-        ("WORKER_METRICS_PORT", "0", config.worker),
+        ("WORKER_METRICS_PORT", "70000", config.worker),
     ],
 )
 def test_out_of_range_field_names_its_variable(monkeypatch: pytest.MonkeyPatch, var: str, value: str, loader) -> None:
@@ -267,6 +274,56 @@ def test_pii_allow_list_that_is_not_json_is_a_settings_problem(monkeypatch: pyte
         config.pii()
 
 
+# -- bridge ---------------------------------------------------------------------------------------
+
+
+def test_bridge_limits_and_rotation_secret_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BRIDGE_BODY_TIMEOUT_S", "2.5")
+    monkeypatch.setenv("BRIDGE_MAX_CONCURRENCY", "4")
+    monkeypatch.setenv("BRIDGE_MAX_CONNECTIONS", "40")
+    monkeypatch.setenv("CONTRACTIZE_WEBHOOK_SECRET", "new-webhook-secret-value")
+    monkeypatch.setenv("CONTRACTIZE_WEBHOOK_SECRET_PREVIOUS", "old-webhook-secret-value")
+    b, p = config.bridge(), config.provider()
+    assert (b.body_timeout_s, b.max_concurrency, b.max_connections) == (2.5, 4, 40)
+    assert p.webhook_secret.get_secret_value() == "new-webhook-secret-value"
+    assert p.webhook_secret_previous.get_secret_value() == "old-webhook-secret-value"
+
+
+@pytest.mark.parametrize(("ttl", "tolerance"), [("299", None), ("59", "60"), ("0", "1")])
+def test_message_ttl_below_the_signature_tolerance_is_refused(
+    monkeypatch: pytest.MonkeyPatch, ttl: str, tolerance: str | None
+) -> None:
+    # Zeebe drops a redelivery (same message id) only while the first message lives; a replay is accepted
+    # for as long as the tolerance, so a shorter TTL would let a replay through as a second message.
+    monkeypatch.setenv("BRIDGE_MESSAGE_TTL_S", ttl)
+    if tolerance is not None:
+        monkeypatch.setenv("BRIDGE_TIMESTAMP_TOLERANCE_S", tolerance)
+    with pytest.raises(SettingsProblem) as info:
+        config.bridge()
+    assert str(info.value).startswith("bad setting BRIDGE_MESSAGE_TTL_S:")
+    assert "BRIDGE_TIMESTAMP_TOLERANCE_S" in str(info.value)
+
+
+@pytest.mark.parametrize(("ttl", "tolerance"), [("300", None), ("60", "60"), ("61", "60")])
+def test_message_ttl_at_or_above_the_tolerance_is_fine(
+    monkeypatch: pytest.MonkeyPatch, ttl: str, tolerance: str | None
+) -> None:
+    monkeypatch.setenv("BRIDGE_MESSAGE_TTL_S", ttl)
+    if tolerance is not None:
+        monkeypatch.setenv("BRIDGE_TIMESTAMP_TOLERANCE_S", tolerance)
+    assert config.bridge().message_ttl_s == int(ttl)
+
+
+@pytest.mark.parametrize(
+    ("var", "value"), [("BRIDGE_BODY_TIMEOUT_S", "0"), ("BRIDGE_MAX_CONCURRENCY", "0"), ("BRIDGE_MAX_CONNECTIONS", "-1")]
+)
+def test_bridge_limits_must_be_positive(monkeypatch: pytest.MonkeyPatch, var: str, value: str) -> None:
+    monkeypatch.setenv(var, value)
+    with pytest.raises(SettingsProblem) as info:
+        config.bridge()
+    assert str(info.value).startswith(f"bad setting {var}:")
+
+
 # -- secret hygiene -------------------------------------------------------------------------------
 
 
@@ -276,17 +333,20 @@ def test_secrets_are_secretstr_and_never_in_repr(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("ZEEBE_AUTHORIZATION_SERVER_URL", "https://idp.example/token")
     monkeypatch.setenv("CONTRACTIZE_CLIENT_SECRET", "provider-SECRET-2")
     monkeypatch.setenv("CONTRACTIZE_WEBHOOK_SECRET", "webhook-SECRET-3")
+    monkeypatch.setenv("CONTRACTIZE_WEBHOOK_SECRET_PREVIOUS", "webhook-SECRET-6")
     monkeypatch.setenv("DMS_KIND", "http")
     monkeypatch.setenv("DMS_URL", "https://dms.example")
     monkeypatch.setenv("DMS_TOKEN", "dms-SECRET-4")
     monkeypatch.setenv("SANDBOX_CLIENT_SECRET", "sandbox-SECRET-5")
 
     z, p, d, s = config.zeebe(), config.provider(), config.dms(), config.sandbox()
-    for value in (z.zeebe_client_secret, p.client_secret, p.webhook_secret, d.token, s.client_secret):
+    for value in (z.zeebe_client_secret, p.client_secret, p.webhook_secret, p.webhook_secret_previous, d.token,
+                  s.client_secret):  # fmt: skip
         assert isinstance(value, SecretStr)
     rendered = " ".join(repr(x) + str(x) for x in (z, p, d, s))
     rendered += " ".join(x.model_dump_json() for x in (z, p, d, s))
-    for secret in ("zeebe-SECRET-1", "provider-SECRET-2", "webhook-SECRET-3", "dms-SECRET-4", "sandbox-SECRET-5"):
+    for secret in ("zeebe-SECRET-1", "provider-SECRET-2", "webhook-SECRET-3", "dms-SECRET-4", "sandbox-SECRET-5",
+                   "webhook-SECRET-6"):  # fmt: skip
         assert secret not in rendered
     # ... but the real values are there for the code that needs them.
     assert z.zeebe_client_secret.get_secret_value() == "zeebe-SECRET-1"

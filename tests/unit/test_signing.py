@@ -14,7 +14,10 @@ from workers.signing import (
     HEADER_ID,
     HEADER_SIGNATURE,
     HEADER_TIMESTAMP,
+    SecretInvalid,
     SignatureError,
+    WebhookVerifier,
+    secret_bytes,
     secret_from_text,
     sign,
     verify,
@@ -222,3 +225,63 @@ def test_error_messages_do_not_echo_secret_or_body() -> None:
         verify(SECRET, BODY, headers)
     text = str(info.value)
     assert SECRET not in text and "doc_9" not in text
+
+
+# -- WebhookVerifier: secrets checked once, several keys (rotation) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [
+        ("", "is empty"),
+        ("  \n", "is empty"),
+        (" " + SECRET, "whitespace"),
+        (SECRET + "\n", "whitespace"),
+        ("whsec_", "is empty"),
+        ("whsec_a", "not valid base64"),
+        ("whsec_!!!!not-base64!!!!", "not valid base64"),
+        ("whsec_" + base64.b64encode(b"15-bytes-long!!").decode(), "too short (15 bytes"),
+        ("fifteen-chars!!", "too short (15 bytes"),
+    ],
+)
+def test_unusable_secrets_are_refused_when_the_verifier_is_built(secret: str, reason: str) -> None:
+    with pytest.raises(SecretInvalid) as info:
+        WebhookVerifier.from_secrets(secret)
+    assert reason in str(info.value)
+    if secret.strip() and secret != "whsec_":
+        assert secret.strip() not in str(info.value)
+
+
+def test_shortest_accepted_secrets() -> None:
+    assert WebhookVerifier.from_secrets("sixteen-chars!!!").key_count == 1
+    assert secret_bytes("whsec_" + base64.b64encode(b"16-bytes-long!!!").decode().rstrip("=")) == b"16-bytes-long!!!"
+
+
+def test_rotation_verifier_accepts_either_key_and_refuses_a_third() -> None:
+    old, new, third = "old-secret-being-rotated-out", "new-secret-just-configured-1", "nobody-configured-this-one"
+    verifier = WebhookVerifier.from_secrets(new, old)
+    assert verifier.key_count == 2
+    assert verifier.verify(BODY, sign(old, "evt_1", BODY)) == "evt_1"
+    assert verifier.verify(BODY, sign(new, "evt_1", BODY)) == "evt_1"
+    with pytest.raises(SignatureError, match="no matching signature"):
+        verifier.verify(BODY, sign(third, "evt_1", BODY))
+
+
+def test_garbage_entries_before_a_good_signature_do_not_hide_it() -> None:
+    headers = sign(SECRET, "evt_1", BODY)
+    headers[HEADER_SIGNATURE] = f"v1,%%% v1,a,b v2,xyz {headers[HEADER_SIGNATURE]}"
+    assert WebhookVerifier.from_secrets(SECRET).verify(BODY, headers) == "evt_1"
+
+
+def test_only_garbage_is_a_malformed_header() -> None:
+    headers = sign(SECRET, "evt_1", BODY)
+    headers[HEADER_SIGNATURE] = "v1,%%% v2,abc"
+    with pytest.raises(SignatureError, match="malformed signature header"):
+        WebhookVerifier.from_secrets(SECRET).verify(BODY, headers)
+
+
+def test_one_off_verify_with_an_unusable_secret_is_a_signature_error() -> None:
+    # The bridge never gets here (start-up refuses it); a tool calling verify() gets a clean refusal.
+    headers = sign(SECRET, "evt_1", BODY)
+    with pytest.raises(SignatureError, match="secret is empty"):
+        verify("", BODY, headers)

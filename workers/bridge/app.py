@@ -3,15 +3,19 @@
 ``POST /webhooks/{provider}``, in this order, each step refusing before the next one runs:
 
 1. unknown provider                                    -> 404 (the body is never read);
-2. ``Content-Length`` above ``max_body_bytes``          -> 413 at once; a stream growing past it -> 413;
-3. signature (Standard Webhooks HMAC-SHA256, timestamp within the tolerance, constant-time compare)
-                                                       -> 401 ``invalid_signature``, nothing published;
+2. ``max_concurrency`` deliveries already in flight    -> 503 ``busy`` + ``Retry-After`` at once;
+3. authentication (``auth.WebhookAuthenticator``): ``Content-Length`` above ``max_body_bytes`` -> 413 at
+   once, a stream growing past it -> 413; body not complete within ``body_timeout_s`` -> 408; signature
+   (Standard Webhooks HMAC-SHA256, current or previous secret, timestamp within the tolerance,
+   constant-time compare) -> 401 ``invalid_signature``, nothing published;
 4. JSON / event shape                                  -> 400 ``malformed_event`` (field names only);
 5. signed ``webhook-id`` header != body ``event_id``   -> 400 ``event_id_mismatch``;
 6. event type we do not map                            -> 202 ``ignored`` (the provider may add events);
 7. publish ``contract-ready``/``contract-failed`` with correlation key ``doc_id`` and message id
    ``event_id`` (Zeebe drops redeliveries)             -> 202 ``published`` / ``duplicate`` only after Zeebe
-   accepted; Zeebe unavailable -> 503 + ``Retry-After`` so the provider retries and nothing is lost.
+   accepted; back-pressure -> 429 + ``Retry-After``; Zeebe unreachable -> 503 + ``Retry-After`` (the
+   provider retries, nothing is lost); Zeebe rejects the message for good -> 422 ``rejected`` (logged with
+   the gRPC code).
 
 ``GET /healthz`` (process alive), ``GET /readyz`` (Zeebe answers), ``GET /metrics`` (Prometheus).
 
@@ -28,10 +32,11 @@ from typing import Any
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from workers.bridge.auth import Refusal, WebhookAuthenticator
 from workers.bridge.events import (
     MalformedEvent,
     message_name,
@@ -40,9 +45,9 @@ from workers.bridge.events import (
     parse_event,
 )
 from workers.bridge.metrics import WEBHOOKS
-from workers.bridge.publisher import MessagePublisher, PublisherUnavailable
+from workers.bridge.publisher import MessagePublisher, PublisherBusy, PublisherUnavailable, PublishRejected
 from workers.config import BridgeSettings
-from workers.signing import SignatureError, verify
+from workers.signing import WebhookVerifier
 
 __all__ = ["RETRY_AFTER_S", "create_app"]
 
@@ -52,82 +57,59 @@ RETRY_AFTER_S = 5
 _LOG_FIELD_MAX = 128
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
-def _secret_text(value: Any) -> str:
-    # Accept pydantic SecretStr too, so callers can hand over settings values as they are.
-    getter = getattr(value, "get_secret_value", None)
-    return getter() if callable(getter) else str(value)
-
-
 def _clip(value: str) -> str:
     return value if len(value) <= _LOG_FIELD_MAX else value[:_LOG_FIELD_MAX] + "..."
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            raise _BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def create_app(
     publisher: MessagePublisher,
-    secrets: Mapping[str, str],
+    verifiers: Mapping[str, WebhookVerifier],
     settings: BridgeSettings,
     *,
     registry: CollectorRegistry = REGISTRY,
 ) -> Starlette:
-    """Build the bridge app. ``secrets`` maps provider name (the path segment) to its webhook secret."""
-    provider_secrets = {name: _secret_text(secret) for name, secret in secrets.items()}
-    max_body = settings.max_body_bytes
-    tolerance_s = settings.timestamp_tolerance_s
+    """Build the bridge app. ``verifiers`` maps provider name (the path segment) to its verifier, as
+    ``workers.bridge.auth.build_verifiers`` builds it (tests: ``WebhookVerifier.from_secrets(...)``)."""
+    auth = WebhookAuthenticator(verifiers, settings)
     ttl_ms = int(settings.message_ttl_s * 1000)
+    max_in_flight = settings.max_concurrency
+    in_flight = 0
+    retry_after = {"Retry-After": str(RETRY_AFTER_S)}
 
-    def finish(status_code: int, body: dict[str, Any], fields: dict[str, Any], outcome: str, **headers: str) -> Response:
+    def finish(
+        status_code: int, body: dict[str, Any], fields: dict[str, Any], outcome: str,
+        headers: Mapping[str, str] | None = None, level: str | None = None,
+    ) -> Response:  # fmt: skip
         WEBHOOKS.labels(provider=fields["provider"], outcome=outcome).inc()
-        level = "info" if status_code < 400 else ("error" if status_code == 500 else "warning")
+        level = level or ("info" if status_code < 400 else ("error" if status_code == 500 else "warning"))
         getattr(log, level)("bridge.webhook", **fields, outcome=outcome, status_code=status_code)
-        return JSONResponse(body, status_code=status_code, headers=headers or None)
+        return JSONResponse(body, status_code=status_code, headers=dict(headers) if headers else None)
 
     async def webhook(request: Request) -> Response:
+        nonlocal in_flight
         provider = request.path_params["provider"]
-        secret = provider_secrets.get(provider)
+        known = auth.knows(provider)
         # Only configured names reach logs and metric labels: the path is attacker-controlled.
-        fields: dict[str, Any] = {"provider": provider if secret is not None else "unknown"}
-        if secret is None:
+        fields: dict[str, Any] = {"provider": provider if known else "unknown"}
+        if not known:
             return finish(404, {"error": "unknown_provider"}, fields, "unknown_provider")
-
-        length_header = request.headers.get("content-length")
-        if length_header is not None:
-            try:
-                length = int(length_header)
-            except ValueError:
-                length = -1
-            if length < 0:
-                fields["reason"] = "invalid Content-Length"
-                return finish(400, {"error": "bad_request", "detail": "invalid Content-Length"}, fields, "bad_request")
-            if length > max_body:
-                return finish(413, {"error": "body_too_large", "limit": max_body}, fields, "body_too_large")
+        if in_flight >= max_in_flight:
+            return finish(503, {"error": "busy", "detail": "too many deliveries at once, retry later"},
+                          fields, "busy", retry_after)  # fmt: skip
+        in_flight += 1
         try:
-            raw = await _read_body(request, max_body)
-        except _BodyTooLarge:
-            return finish(413, {"error": "body_too_large", "limit": max_body}, fields, "body_too_large")
-        except ClientDisconnect:
-            return finish(400, {"error": "client_disconnected"}, fields, "client_disconnected")
+            return await handle(request, provider, fields)
+        finally:
+            in_flight -= 1
 
+    async def handle(request: Request, provider: str, fields: dict[str, Any]) -> Response:
         try:
-            signed_id = verify(secret, raw, request.headers, tolerance_s)
-        except SignatureError as exc:
-            reason = str(exc)
-            fields["reason"] = reason
-            return finish(401, {"error": "invalid_signature", "detail": reason}, fields, "invalid_signature")
+            delivery = await auth.authenticate(request, provider)
+        except Refusal as refusal:
+            if refusal.detail is not None:
+                fields["reason"] = refusal.detail
+            return finish(refusal.status_code, refusal.body(), fields, refusal.outcome, refusal.headers)
+        raw = delivery.body
 
         try:
             payload = json.loads(raw)
@@ -142,7 +124,7 @@ def create_app(
             return finish(400, {"error": "malformed_event", "detail": str(exc)}, fields, "malformed_event")
         fields["event_type"] = _clip(envelope.event_type)
 
-        if envelope.event_id != signed_id:
+        if envelope.event_id != delivery.event_id:
             detail = "event_id does not match the signed webhook-id header"
             fields["reason"] = detail
             return finish(400, {"error": "event_id_mismatch", "detail": detail}, fields, "event_id_mismatch")
@@ -168,15 +150,20 @@ def create_app(
                 ttl_ms=ttl_ms,
                 message_id=event.event_id,
             )
+        except PublisherBusy as exc:
+            fields["reason"] = str(exc)
+            body = {"error": "zeebe_busy", "detail": "the workflow engine is under load, retry later"}
+            return finish(429, body, fields, "backpressure", retry_after)
         except PublisherUnavailable as exc:
             fields["reason"] = str(exc)
-            return finish(
-                503,
-                {"error": "zeebe_unavailable", "detail": "the workflow engine is unavailable, retry later"},
-                fields,
-                "unavailable",
-                **{"Retry-After": str(RETRY_AFTER_S)},
-            )
+            body = {"error": "zeebe_unavailable", "detail": "the workflow engine is unavailable, retry later"}
+            return finish(503, body, fields, "unavailable", retry_after)
+        except PublishRejected as exc:
+            # Retrying cannot help: a 4xx tells the provider to stop; an operator looks at the code.
+            fields["reason"] = str(exc)
+            fields["grpc_code"] = exc.code
+            body = {"error": "rejected", "detail": "the workflow engine rejected this message"}
+            return finish(422, body, fields, "rejected", level="error")
         except Exception as exc:  # a bug or an unforeseen failure: the provider retries on 5xx
             fields["reason"] = type(exc).__name__
             return finish(500, {"error": "internal_error"}, fields, "error")

@@ -1,12 +1,18 @@
 """Publishing Zeebe messages for the bridge, behind a small protocol so the app can be unit-tested.
 
-``ZeebePublisher`` maps pyzeebe's outcomes onto what the bridge answers the provider:
+``ZeebePublisher`` maps Zeebe's answers, by meaning, onto what the bridge answers the provider:
 
 * accepted                       -> ``PublishResult(duplicate=False)``  (202 "published")
 * ``MessageAlreadyExistsError``  -> ``PublishResult(duplicate=True)``   (202 "duplicate"): Zeebe already
   holds a message with this ``message_id`` (= the provider's event id), i.e. a redelivery;
-* gateway unavailable, back-pressure, internal error, deadline, any other gRPC status, our own timeout,
-  a closed channel -> ``PublisherUnavailable`` (503 + Retry-After: the provider retries, nothing is lost).
+* back-pressure (RESOURCE_EXHAUSTED) -> ``PublisherBusy`` (429 + Retry-After);
+* unreachable or transient: UNAVAILABLE, CANCELLED, DEADLINE_EXCEEDED, INTERNAL, UNKNOWN, ABORTED, our own
+  timeout, a closed channel, and UNAUTHENTICATED / PERMISSION_DENIED (our credentials: fixable by an
+  operator, so the delivery must not be lost) -> ``PublisherUnavailable`` (503 + Retry-After);
+* permanent: INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE, NOT_FOUND, UNIMPLEMENTED — the same
+  delivery can never succeed -> ``PublishRejected`` (422: the provider should stop retrying).
+
+Every ``str()`` names the kind of failure and the gRPC code only, never the gateway's free text.
 
 Zeebe only deduplicates while the first message is still alive (its TTL), so the TTL is also the window
 in which a redelivery is recognised.
@@ -16,14 +22,22 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import NoReturn, Protocol, runtime_checkable
 
 import grpc
 import structlog
 from pyzeebe import ZeebeClient
 from pyzeebe.errors import MessageAlreadyExistsError, PyZeebeError, ZeebeError
 
-__all__ = ["MessagePublisher", "PublishResult", "PublisherUnavailable", "ZeebePublisher"]
+__all__ = [
+    "PERMANENT_CODES",
+    "MessagePublisher",
+    "PublishRejected",
+    "PublishResult",
+    "PublisherBusy",
+    "PublisherUnavailable",
+    "ZeebePublisher",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +54,32 @@ class PublisherUnavailable(Exception):
 
     ``str()`` is operator-readable and names the kind of failure only.
     """
+
+
+class PublisherBusy(PublisherUnavailable):
+    """Zeebe pushes back (RESOURCE_EXHAUSTED): retry later, the engine is healthy but loaded."""
+
+
+class PublishRejected(Exception):
+    """Zeebe refused this message for good (e.g. INVALID_ARGUMENT); retrying the delivery cannot help.
+
+    ``code`` is the gRPC status name; ``str()`` names it and nothing from the request.
+    """
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"Zeebe rejected the message ({code})")
+        self.code = code
+
+
+PERMANENT_CODES = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.OUT_OF_RANGE,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.UNIMPLEMENTED,
+    }
+)
 
 
 @runtime_checkable
@@ -82,10 +122,10 @@ class ZeebePublisher:
         except (TimeoutError, asyncio.TimeoutError):
             raise PublisherUnavailable(f"Zeebe did not answer within {self._request_timeout_s:g}s") from None
         except ZeebeError as exc:
-            # Back-pressure, gateway unavailable/cancelled, internal, deadline exceeded, unknown status.
-            raise PublisherUnavailable(f"Zeebe refused the message for now ({_describe(exc)})") from None
+            # pyzeebe wraps the gRPC error; its class alone does not tell INVALID_ARGUMENT from UNKNOWN.
+            _raise_for_code(_status(getattr(exc, "grpc_error", None)), type(exc).__name__)
         except grpc.RpcError as exc:  # includes grpc.aio.AioRpcError not wrapped by pyzeebe
-            raise PublisherUnavailable(f"gRPC error talking to Zeebe ({_grpc_code(exc)})") from None
+            _raise_for_code(_status(exc), "gRPC error")
         except PyZeebeError as exc:
             raise PublisherUnavailable(f"pyzeebe error ({type(exc).__name__})") from None
         except (ConnectionError, OSError) as exc:
@@ -106,16 +146,19 @@ class ZeebePublisher:
         return bool(brokers)
 
 
-def _grpc_code(exc: BaseException) -> str:
+def _status(exc: BaseException | None) -> grpc.StatusCode | None:
     code = getattr(exc, "code", None)
     try:
         value = code() if callable(code) else code
     except Exception:
-        value = None
-    return getattr(value, "name", None) or type(exc).__name__
+        return None
+    return value if isinstance(value, grpc.StatusCode) else None
 
 
-def _describe(exc: ZeebeError) -> str:
-    grpc_error = getattr(exc, "grpc_error", None)
-    code = _grpc_code(grpc_error) if grpc_error is not None else None
-    return f"{type(exc).__name__}, {code}" if code else type(exc).__name__
+def _raise_for_code(code: grpc.StatusCode | None, kind: str) -> NoReturn:
+    name = code.name if code is not None else "no status"
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
+        raise PublisherBusy(f"Zeebe is applying back-pressure ({kind}, {name})") from None
+    if code in PERMANENT_CODES:
+        raise PublishRejected(name) from None
+    raise PublisherUnavailable(f"Zeebe refused the message for now ({kind}, {name})") from None

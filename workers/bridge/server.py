@@ -1,9 +1,13 @@
 """Serving the bridge with uvicorn, programmatically.
 
-* ``run_bridge(bridge_settings, provider_settings, zeebe_channel)`` — the production entry point: builds
-  the ``ZeebeClient`` on the given channel (the caller owns and closes the channel), the
+* ``run_bridge(bridge_settings, provider_settings, zeebe_channel, verifiers=...)`` — the production entry
+  point: builds the ``ZeebeClient`` on the given channel (the caller owns and closes the channel), the
   ``ZeebePublisher`` and the app, and serves on ``BRIDGE_HOST:BRIDGE_PORT`` until SIGINT/SIGTERM (or the
-  optional ``stop`` event), letting in-flight deliveries finish (graceful shutdown).
+  optional ``stop`` event), letting in-flight deliveries finish (graceful shutdown). Without
+  ``verifiers`` it builds them from the provider settings (``auth.build_verifiers``; dev values refused).
+  uvicorn's ``limit_concurrency`` is ``BRIDGE_MAX_CONNECTIONS``: past that many open connections (or
+  requests) every new request gets uvicorn's plain 503 — a backstop behind the app's own
+  ``BRIDGE_MAX_CONCURRENCY`` limit, which answers 503 + Retry-After.
 * ``BridgeServer`` — a helper for tests: serves a given app on a real socket (port 0 = a free port),
   either as a task in the running loop (``async with``) or in a background thread (``with``), waits
   until ``/healthz`` answers, and stops cleanly.
@@ -18,7 +22,6 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlparse
 
 import grpc
 import httpx
@@ -29,22 +32,22 @@ from starlette.types import ASGIApp
 
 from workers import config
 from workers.bridge.app import create_app
+from workers.bridge.auth import DEFAULT_PROVIDER, build_verifiers, provider_name
 from workers.bridge.publisher import ZeebePublisher
 from workers.config import BridgeSettings, ProviderSettings
+from workers.signing import WebhookVerifier
 
 __all__ = ["DEFAULT_PROVIDER", "BridgeServer", "BridgeStartError", "provider_name", "run_bridge"]
 
 log = structlog.get_logger(__name__)
 
-# The path segment the provider calls back on (ProviderSettings.callback_url ends in /webhooks/contractize).
-DEFAULT_PROVIDER = "contractize"
-
-
 class BridgeStartError(RuntimeError):
     """The bridge could not start (typically: the port is taken)."""
 
 
-def _uvicorn_config(app: ASGIApp, host: str, port: int, graceful_timeout_s: int) -> uvicorn.Config:
+def _uvicorn_config(
+    app: ASGIApp, host: str, port: int, graceful_timeout_s: int, limit_concurrency: int | None = None
+) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,
@@ -54,15 +57,8 @@ def _uvicorn_config(app: ASGIApp, host: str, port: int, graceful_timeout_s: int)
         server_header=False,
         lifespan="auto",
         timeout_graceful_shutdown=graceful_timeout_s,
+        limit_concurrency=limit_concurrency,
     )
-
-
-def provider_name(provider: ProviderSettings) -> str:
-    """The path segment the provider calls back on: ``.../webhooks/<name>`` in its ``callback_url``."""
-    parts = [p for p in urlparse(provider.callback_url).path.split("/") if p]
-    if len(parts) >= 2 and parts[-2] == "webhooks":
-        return parts[-1]
-    return DEFAULT_PROVIDER
 
 
 async def run_bridge(
@@ -70,25 +66,27 @@ async def run_bridge(
     provider: ProviderSettings,
     zeebe_channel: grpc.aio.Channel,
     *,
-    secrets: Mapping[str, str] | None = None,
+    verifiers: Mapping[str, WebhookVerifier] | None = None,
     request_timeout_s: float | None = None,
     graceful_timeout_s: int = 10,
     stop: asyncio.Event | None = None,
 ) -> None:
     """Serve the bridge until SIGINT/SIGTERM (or ``stop``) arrives; the caller closes the channel.
 
-    ``secrets`` (provider name -> webhook secret) defaults to
-    ``{provider_name(provider): CONTRACTIZE_WEBHOOK_SECRET}``; ``request_timeout_s`` to ``ZEEBE_REQUEST_TIMEOUT_S``.
+    ``verifiers`` (provider name -> verifier) defaults to ``build_verifiers(provider, dev=False)``;
+    ``request_timeout_s`` to ``ZEEBE_REQUEST_TIMEOUT_S``.
     """
-    if secrets is None:
-        secrets = {provider_name(provider): provider.webhook_secret.get_secret_value()}
+    if verifiers is None:
+        verifiers = build_verifiers(provider, dev=False)
     if request_timeout_s is None:
         request_timeout_s = config.zeebe().zeebe_request_timeout_s
     # -1: never give up on the channel; an engine restart must not leave the bridge answering 503 forever.
     client = ZeebeClient(zeebe_channel, max_connection_retries=-1)
     publisher = ZeebePublisher(client, request_timeout_s=request_timeout_s)
-    app = create_app(publisher, secrets, settings)
-    server = uvicorn.Server(_uvicorn_config(app, settings.host, settings.port, graceful_timeout_s))
+    app = create_app(publisher, verifiers, settings)
+    server = uvicorn.Server(
+        _uvicorn_config(app, settings.host, settings.port, graceful_timeout_s, settings.max_connections)
+    )
 
     watcher: asyncio.Task[None] | None = None
     if stop is not None:
@@ -98,7 +96,8 @@ async def run_bridge(
             server.should_exit = True
 
         watcher = asyncio.create_task(_exit_when_stopped())
-    log.info("bridge.starting", host=settings.host, port=settings.port, providers=sorted(secrets))
+    keys = {name: verifier.key_count for name, verifier in sorted(verifiers.items())}
+    log.info("bridge.starting", host=settings.host, port=settings.port, providers=sorted(verifiers), secrets=keys)
     try:
         await server.serve()
     except SystemExit as exc:  # uvicorn exits the process when it cannot bind

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from workers import config
 from workers.config import PROJECT_ROOT, ZeebeSettings
 from workers.devstack.stack import LocalStack
 from workers.serving import embedded_server
+from workers.signing import WebhookVerifier
 
 Progress = Callable[[str], None]
 
@@ -34,16 +35,28 @@ DEMO_EMPLOYEE: dict[str, Any] = {
 
 
 def run_dev(profile: str, *, demo: bool, exit_after_demo: bool, progress: Progress) -> None:
+    from workers.bridge.auth import build_verifiers
+    from workers.secret_checks import check_worker
+
+    # Development mode: the sandbox's development secrets are allowed (and used when none is set); a set
+    # but empty or malformed secret still stops here, before any JVM starts.
+    verifiers = build_verifiers(config.provider(), dev=True)
+    check_worker(dev=True)
     stack = LocalStack(profile, config.devstack(), name="dev", progress=progress)  # type: ignore[arg-type]
     try:
         stack.start()
-        asyncio.run(_serve_all(stack, demo=demo, exit_after_demo=exit_after_demo, progress=progress))
+        asyncio.run(
+            _serve_all(stack, verifiers, demo=demo, exit_after_demo=exit_after_demo, progress=progress)
+        )
     finally:
         progress("stopping the engine…")
         stack.stop()
 
 
-async def _serve_all(stack: LocalStack, *, demo: bool, exit_after_demo: bool, progress: Progress) -> None:
+async def _serve_all(
+    stack: LocalStack, verifiers: Mapping[str, WebhookVerifier], *, demo: bool, exit_after_demo: bool,
+    progress: Progress,
+) -> None:  # fmt: skip
     from workers.bridge.app import create_app as bridge_app
     from workers.bridge.publisher import ZeebePublisher
     from workers.sandbox.app import create_app as sandbox_app
@@ -58,10 +71,9 @@ async def _serve_all(stack: LocalStack, *, demo: bool, exit_after_demo: bool, pr
 
     channel = create_channel(ZeebeSettings(zeebe_address=stack.gateway_address))
     client = ZeebeClient(channel, max_connection_retries=-1)
-    sandbox_settings, bridge_settings, provider_settings = config.sandbox(), config.bridge(), config.provider()
+    sandbox_settings, bridge_settings = config.sandbox(), config.bridge()
     sandbox = embedded_server(sandbox_app(sandbox_settings), sandbox_settings.host, sandbox_settings.port)
-    secrets = {"contractize": provider_settings.webhook_secret.get_secret_value()}
-    bridge = embedded_server(bridge_app(ZeebePublisher(client), secrets, bridge_settings),
+    bridge = embedded_server(bridge_app(ZeebePublisher(client), verifiers, bridge_settings),
                              bridge_settings.host, bridge_settings.port)  # fmt: skip
     deps = build_deps()
     worker = build_worker(channel, deps, config.worker())

@@ -10,7 +10,7 @@ import pytest
 from workers.bridge.app import create_app
 from workers.config import BridgeSettings
 
-from .support import PROVIDER, SECRET, FakePublisher
+from .support import FakePublisher, verifiers
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def publisher() -> FakePublisher:
 
 @pytest.fixture
 def app(publisher: FakePublisher, settings: BridgeSettings):
-    return create_app(publisher, {PROVIDER: SECRET}, settings)
+    return create_app(publisher, verifiers(), settings)
 
 
 @pytest.fixture

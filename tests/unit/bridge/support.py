@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,11 +10,21 @@ from typing import Any
 from prometheus_client import REGISTRY
 
 from workers.bridge.publisher import PublisherUnavailable, PublishResult
-from workers.signing import sign
+from workers.signing import WebhookVerifier, sign
 
 SECRET = "unit-test-webhook-secret"
 OTHER_SECRET = "someone-elses-secret"
 PROVIDER = "contractize"
+
+
+def verifiers(**secrets: str | tuple[str, ...]) -> dict[str, WebhookVerifier]:
+    """``{provider: verifier}`` as the bridge takes it; default: ``{PROVIDER: SECRET}``."""
+    secrets = secrets or {PROVIDER: SECRET}
+    return {
+        name: WebhookVerifier.from_secrets(*(value if isinstance(value, tuple) else (value,)))
+        for name, value in secrets.items()
+    }
+
 
 # Values that must never leave the bridge (not into Zeebe, not into logs, not into responses).
 PERSONAL_NAME = "Jane Q. Personal-Data"
@@ -36,6 +47,8 @@ class FakePublisher:
 
     calls: list[PublishCall] = field(default_factory=list)
     unavailable: bool = False
+    raises: BaseException | None = None  # raised by every publish (after it is recorded)
+    gate: asyncio.Event | None = None  # publish waits for it (holds deliveries in flight)
     is_ready: bool = True
     ready_raises: bool = False
     _seen: set[str] = field(default_factory=set)
@@ -44,6 +57,10 @@ class FakePublisher:
         self, name: str, correlation_key: str, variables: dict[str, str], ttl_ms: int, message_id: str
     ) -> PublishResult:
         self.calls.append(PublishCall(name, correlation_key, dict(variables), ttl_ms, message_id))
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.raises is not None:
+            raise self.raises
         if self.unavailable:
             raise PublisherUnavailable("Zeebe refused the message for now (ZeebeGatewayUnavailableError)")
         if message_id in self._seen:

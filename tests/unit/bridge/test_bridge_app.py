@@ -24,6 +24,7 @@ from .support import (
     counter,
     make_event,
     signed,
+    verifiers,
 )
 
 URL = f"/webhooks/{PROVIDER}"
@@ -179,7 +180,7 @@ async def test_malformed_signature_header_is_401(client, publisher: FakePublishe
 
 
 async def test_each_provider_has_its_own_secret(publisher: FakePublisher, settings: BridgeSettings):
-    app = create_app(publisher, {PROVIDER: SECRET, "other": OTHER_SECRET}, settings)
+    app = create_app(publisher, verifiers(**{PROVIDER: SECRET, "other": OTHER_SECRET}), settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bridge") as client:
         body, headers = signed(secret=SECRET)
         assert (await post(client, body, headers, url="/webhooks/other")).status_code == 401

@@ -18,7 +18,14 @@ from pyzeebe.errors import (
     ZeebeInternalError,
 )
 
-from workers.bridge.publisher import MessagePublisher, PublisherUnavailable, PublishResult, ZeebePublisher
+from workers.bridge.publisher import (
+    MessagePublisher,
+    PublisherBusy,
+    PublisherUnavailable,
+    PublishRejected,
+    PublishResult,
+    ZeebePublisher,
+)
 
 
 def rpc_error(code: grpc.StatusCode, details: str = "gateway says no") -> grpc.aio.AioRpcError:
@@ -211,5 +218,78 @@ async def test_real_zeebe_client_status_codes(code: grpc.StatusCode, duplicate: 
             assert client.zeebe_adapter.connected
             assert await publisher.ready() is False
         assert stub.calls >= 1
+    finally:
+        await channel.close()
+
+
+# -- answers mapped by meaning -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ZeebeBackPressureError(rpc_error(grpc.StatusCode.RESOURCE_EXHAUSTED)),
+        rpc_error(grpc.StatusCode.RESOURCE_EXHAUSTED),
+    ],
+    ids=["pyzeebe", "raw"],
+)
+async def test_back_pressure_is_publisher_busy(error: BaseException):
+    with pytest.raises(PublisherBusy):
+        await publish(publisher_for(StubZeebeClient(raises=error)))
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.OUT_OF_RANGE,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.UNIMPLEMENTED,
+    ],
+    ids=lambda c: c.name,
+)
+async def test_permanent_errors_are_rejected_with_the_code_only(code: grpc.StatusCode):
+    error = UnknownGrpcStatusCodeError(rpc_error(code, details="variables: PERSONAL-DATA-IN-DETAILS"))
+
+    with pytest.raises(PublishRejected) as info:
+        await publish(publisher_for(StubZeebeClient(raises=error)))
+
+    assert info.value.code == code.name
+    assert str(info.value) == f"Zeebe rejected the message ({code.name})"
+    assert not isinstance(info.value, PublisherUnavailable)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.ABORTED,
+     grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS],
+    ids=lambda c: c.name,
+)  # fmt: skip
+async def test_fixable_or_transient_errors_stay_retryable(code: grpc.StatusCode):
+    with pytest.raises(PublisherUnavailable) as info:
+        await publish(publisher_for(StubZeebeClient(raises=UnknownGrpcStatusCodeError(rpc_error(code)))))
+
+    assert not isinstance(info.value, PublisherBusy)
+    assert code.name in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, PublisherBusy),
+        (grpc.StatusCode.INVALID_ARGUMENT, PublishRejected),
+        (grpc.StatusCode.UNAVAILABLE, PublisherUnavailable),
+    ],
+    ids=lambda v: getattr(v, "name", getattr(v, "__name__", str(v))),
+)
+async def test_mapping_through_pyzeebes_own_error_handling(code: grpc.StatusCode, expected: type):
+    channel = create_insecure_channel(grpc_address="127.0.0.1:9")
+    try:
+        client = ZeebeClient(channel, max_connection_retries=-1)
+        client.zeebe_adapter._gateway_stub = FakeGatewayStub(code)
+        with pytest.raises(expected) as info:
+            await publish(ZeebePublisher(client, request_timeout_s=2.0))
+        assert type(info.value) is expected
     finally:
         await channel.close()

@@ -13,7 +13,7 @@ from workers.bridge.app import create_app
 from workers.bridge.server import BridgeServer, BridgeStartError, provider_name, run_bridge
 from workers.config import BridgeSettings, ProviderSettings
 
-from .support import PROVIDER, SECRET, FakePublisher, signed
+from .support import PROVIDER, SECRET, FakePublisher, signed, verifiers
 
 
 def free_port() -> int:
@@ -24,7 +24,7 @@ def free_port() -> int:
 
 async def test_bridge_server_in_the_running_loop(settings: BridgeSettings):
     publisher = FakePublisher()
-    app = create_app(publisher, {PROVIDER: SECRET}, settings)
+    app = create_app(publisher, verifiers(), settings)
 
     async with BridgeServer(app) as server:
         assert server.port > 0
@@ -45,7 +45,7 @@ async def test_bridge_server_in_the_running_loop(settings: BridgeSettings):
 
 def test_bridge_server_in_a_thread(settings: BridgeSettings):
     publisher = FakePublisher()
-    app = create_app(publisher, {PROVIDER: SECRET}, settings)
+    app = create_app(publisher, verifiers(), settings)
 
     with BridgeServer(app) as server:
         url = server.url
@@ -59,7 +59,7 @@ def test_bridge_server_in_a_thread(settings: BridgeSettings):
 
 
 async def test_bridge_server_refuses_a_taken_port(settings: BridgeSettings):
-    app = create_app(FakePublisher(), {PROVIDER: SECRET}, settings)
+    app = create_app(FakePublisher(), verifiers(), settings)
     async with BridgeServer(app) as first:
         with pytest.raises(BridgeStartError):
             await BridgeServer(app, port=first.port).astart()
@@ -107,3 +107,72 @@ async def test_run_bridge_serves_until_stopped():
 )
 def test_provider_name_follows_the_callback_url(callback_url: str, expected: str):
     assert provider_name(ProviderSettings(callback_url=callback_url)) == expected
+
+
+async def raw_exchange(url_host: str, port: int, request: bytes) -> bytes:
+    """Send ``request`` as is and read until the server closes the connection (generous bound)."""
+    reader, writer = await asyncio.open_connection(url_host, port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), 60)
+    finally:
+        writer.close()
+
+
+async def test_content_length_larger_than_sent_is_408_over_a_real_socket():
+    # The client announces 1,000 bytes and sends 10: the bridge must not wait for the rest for ever.
+    settings = BridgeSettings(body_timeout_s=0.3, max_body_bytes=4096, message_ttl_s=600)
+    publisher = FakePublisher()
+    async with BridgeServer(create_app(publisher, verifiers(), settings)) as server:
+        body, headers = signed()
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        request = (
+            f"POST /webhooks/{PROVIDER} HTTP/1.1\r\nHost: bridge\r\n{head}Content-Length: 1000\r\n\r\n"
+        ).encode() + body[:10]
+
+        answer = await raw_exchange(server.host, server.port, request)
+
+        status_line = answer.split(b"\r\n", 1)[0]
+        assert status_line == b"HTTP/1.1 408 Request Timeout", answer[:200]
+        assert b'"error":"body_timeout"' in answer
+        # The server still serves others afterwards.
+        async with httpx.AsyncClient(base_url=server.url, trust_env=False) as client:
+            ok = await client.post(f"/webhooks/{PROVIDER}", content=body, headers=headers)
+    assert publisher.calls and [c.message_id for c in publisher.calls] == ["evt_0001"]
+    assert ok.status_code == 202
+
+
+async def test_run_bridge_builds_its_verifiers_from_the_settings_and_limits_connections():
+    port = free_port()
+    settings = BridgeSettings(host="127.0.0.1", port=port, max_connections=2)
+    channel = create_insecure_channel(grpc_address="127.0.0.1:9")
+    stop = asyncio.Event()
+    provider = ProviderSettings(webhook_secret=SECRET, callback_url=f"http://127.0.0.1:{port}/webhooks/{PROVIDER}")
+    task = asyncio.create_task(
+        run_bridge(settings, provider, channel, request_timeout_s=2.0, graceful_timeout_s=1, stop=stop)
+    )
+    idle: asyncio.StreamWriter | None = None
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as client:
+            for _ in range(3000):
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.02)
+            else:
+                pytest.fail("bridge did not start")
+            forged, forged_headers = signed(secret="forged-with-another-secret-000")
+            assert (await client.post(f"/webhooks/{PROVIDER}", content=forged, headers=forged_headers)).status_code == 401
+        # uvicorn's backstop: with another connection held open, a new request gets its plain 503.
+        _, idle = await asyncio.open_connection("127.0.0.1", port)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as client:
+            assert (await client.get("/healthz")).status_code == 503
+    finally:
+        if idle is not None:
+            idle.close()
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await channel.close()
+    assert task.exception() is None

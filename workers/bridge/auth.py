@@ -1,0 +1,139 @@
+"""Authenticating a webhook delivery, apart from what the handler does with it (Starlette's
+``AuthenticationBackend`` idea; a signature covers the body, so this one reads the body too).
+
+``build_verifiers(provider, dev=...)`` is the one composition root of the bridge's secrets: the CLI, the
+dev runner and the tests build the ``{provider name: WebhookVerifier}`` map here, once, at start-up
+(``workers.secret_checks`` refuses a missing, empty, malformed or development secret outside dev mode).
+
+``WebhookAuthenticator.authenticate(request, provider)`` returns an ``AuthenticatedDelivery`` (raw body +
+signed event id) or raises ``Refusal`` (status, error, outcome; never a body value or a secret):
+
+* ``Content-Length`` invalid -> 400; above ``max_body_bytes`` -> 413 at once; a stream growing past it -> 413;
+* the body not complete within ``body_timeout_s`` (a slow or stalled client) -> 408, connection closed;
+* client gone -> 400; signature, timestamp tolerance, headers -> 401 ``invalid_signature``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from starlette.requests import ClientDisconnect, Request
+
+from workers.config import BridgeSettings, ProviderSettings
+from workers.secret_checks import webhook_verifier
+from workers.signing import SignatureError, WebhookVerifier
+
+__all__ = [
+    "DEFAULT_PROVIDER",
+    "AuthenticatedDelivery",
+    "Refusal",
+    "WebhookAuthenticator",
+    "build_verifiers",
+    "provider_name",
+]
+
+# The path segment the provider calls back on (ProviderSettings.callback_url ends in /webhooks/contractize).
+DEFAULT_PROVIDER = "contractize"
+
+
+def provider_name(provider: ProviderSettings) -> str:
+    """The path segment the provider calls back on: ``.../webhooks/<name>`` in its ``callback_url``."""
+    parts = [p for p in urlparse(provider.callback_url).path.split("/") if p]
+    if len(parts) >= 2 and parts[-2] == "webhooks":
+        return parts[-1]
+    return DEFAULT_PROVIDER
+
+
+def build_verifiers(provider: ProviderSettings, *, dev: bool) -> dict[str, WebhookVerifier]:
+    """``{provider name: verifier}`` for the bridge; raises ``SecretProblem`` naming the bad variable."""
+    return {provider_name(provider): webhook_verifier(provider, dev=dev)}
+
+
+@dataclass(frozen=True)
+class AuthenticatedDelivery:
+    provider: str
+    body: bytes
+    event_id: str  # the signed ``webhook-id``
+
+
+@dataclass
+class Refusal(Exception):
+    """Why a delivery is refused before it is even parsed; every field is safe to log and answer."""
+
+    status_code: int
+    error: str
+    outcome: str
+    detail: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def body(self) -> dict[str, object]:
+        answer: dict[str, object] = {"error": self.error, **self.extra}
+        if self.detail is not None:
+            answer["detail"] = self.detail
+        return answer
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class WebhookAuthenticator:
+    def __init__(self, verifiers: Mapping[str, WebhookVerifier], settings: BridgeSettings) -> None:
+        for name, verifier in verifiers.items():
+            if not isinstance(verifier, WebhookVerifier):  # a raw secret would skip the start-up checks
+                raise TypeError(f"verifier for {name!r} must be a WebhookVerifier (see build_verifiers)")
+        self._verifiers = dict(verifiers)
+        self._max_body = settings.max_body_bytes
+        self._body_timeout_s = settings.body_timeout_s
+        self._tolerance_s = settings.timestamp_tolerance_s
+
+    @property
+    def providers(self) -> list[str]:
+        return sorted(self._verifiers)
+
+    def knows(self, provider: str) -> bool:
+        return provider in self._verifiers
+
+    async def authenticate(self, request: Request, provider: str) -> AuthenticatedDelivery:
+        verifier = self._verifiers[provider]
+        too_large = Refusal(413, "body_too_large", "body_too_large", extra={"limit": self._max_body})
+        length_header = request.headers.get("content-length")
+        if length_header is not None:
+            try:
+                length = int(length_header)
+            except ValueError:
+                length = -1
+            if length < 0:
+                raise Refusal(400, "bad_request", "bad_request", "invalid Content-Length")
+            if length > self._max_body:
+                raise too_large
+        try:
+            async with asyncio.timeout(self._body_timeout_s):
+                body = await _read_body(request, self._max_body)
+        except _BodyTooLarge:
+            raise too_large from None
+        except TimeoutError:
+            detail = f"the body was not complete within {self._body_timeout_s:g}s"
+            raise Refusal(408, "body_timeout", "body_timeout", detail, {"Connection": "close"}) from None
+        except ClientDisconnect:
+            raise Refusal(400, "client_disconnected", "client_disconnected") from None
+        try:
+            event_id = verifier.verify(body, request.headers, self._tolerance_s)
+        except SignatureError as exc:
+            raise Refusal(401, "invalid_signature", "invalid_signature", str(exc)) from None
+        return AuthenticatedDelivery(provider, body, event_id)
