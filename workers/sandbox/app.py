@@ -42,6 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workers.config import SandboxSettings
 from workers.config import sandbox as sandbox_settings
+from workers.sandbox.bad_answers import LOGIN_PAGE, trickling
 from workers.sandbox.pdf import render_pdf
 from workers.sandbox.state import DocumentRecord, SandboxState, TokenRecord, body_fingerprint
 from workers.sandbox.templates import INVALID_TYPE, MISSING, validate
@@ -74,7 +75,7 @@ def _error(status_code: int, error: str, headers: dict[str, str] | None = None, 
 
 class FaultInjection:
     """Pure ASGI middleware applying the fault knobs to API calls (``/v1``, ``/oauth``), in this order:
-    latency, down, fail_next, rate_limit_next, timeout_next. ``/_sandbox`` is never affected."""
+    latency, down, fail_next, rate_limit_next, trickle_next, timeout_next. ``/_sandbox`` is never affected."""
 
     def __init__(self, app: ASGIApp, state: SandboxState) -> None:
         self.app = app
@@ -105,15 +106,20 @@ class FaultInjection:
             log.info("sandbox.fault_injected", fault="fail_next", path=path, status=status)
             await _error(status, _STATUS_ERRORS.get(status, "injected_fault"))(scope, receive, send)
             return
-        retry_after = state.take_rate_limit()
-        if retry_after is not None:
+        limit = state.take_rate_limit()
+        if limit is not None:
             state.count("faults_injected")
             log.info("sandbox.fault_injected", fault="rate_limit_next", path=path)
-            header = str(max(0, math.ceil(retry_after)))
-            await _error(429, "rate_limited", {"Retry-After": header}, retry_after=retry_after)(
+            header = limit.header or str(max(0, math.ceil(limit.retry_after)))
+            await _error(429, "rate_limited", {"Retry-After": header}, retry_after=limit.retry_after)(
                 scope, receive, send
             )
             return
+        trickle = state.take_trickle(path)
+        if trickle is not None:
+            state.count("faults_injected")
+            log.info("sandbox.fault_injected", fault="trickle_next", path=path, chunk_bytes=trickle.chunk_bytes)
+            send = trickling(send, trickle)
         hold = state.take_timeout()
         if hold is None:
             await self.app(scope, receive, send)
@@ -619,6 +625,11 @@ async def download(request: Request) -> Response:
     if doc.status != "ready" or doc.pdf is None:
         return _error(409, "document_not_ready", status=doc.status)
     state.count("downloads")
+    bad = state.take_bad_download()
+    if bad is not None:
+        state.count("faults_injected")
+        log.info("sandbox.fault_injected", fault="bad_download_next", doc_id=doc_id)
+        return Response(LOGIN_PAGE, status_code=200, headers={"Content-Type": bad.content_type})
     return Response(
         doc.pdf,
         media_type="application/pdf",

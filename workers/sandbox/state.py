@@ -20,6 +20,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from workers.sandbox.bad_answers import (
+    BadDownloadRule,
+    TrickleRule,
+    parse_bad_download,
+    parse_retry_after_header,
+    parse_trickle,
+    take,
+)
 from workers.sandbox.templates import TemplateSpec, default_registry
 
 COUNTER_NAMES = (
@@ -48,6 +56,8 @@ class FailRule:
 class RateLimitRule:
     count: int = 1
     retry_after: float = 1.0
+    # A raw Retry-After value sent instead of ``retry_after`` ("1e300", an HTTP-date in the year 9999).
+    header: str | None = None
 
 
 @dataclass
@@ -81,6 +91,9 @@ class Faults:
     webhook_timeout_s: float = 5.0
     # The next N documents fail to render: status "failed" and a ``document.failed`` webhook.
     render_fail_next: int = 0
+    # Slow answers and wrong bodies (``workers.sandbox.bad_answers``).
+    trickle_next: TrickleRule | None = None
+    bad_download_next: BadDownloadRule | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -312,11 +325,16 @@ class SandboxState:
                 if value is None:
                     updates[name] = None
                     continue
-                spec = _rule_fields(name, value, {"count", "retry_after"})
+                spec = _rule_fields(name, value, {"count", "retry_after", "header"})
                 updates[name] = RateLimitRule(
                     _count("rate_limit_next.count", spec.get("count", 1)),
                     _number("rate_limit_next.retry_after", spec.get("retry_after", 1)),
+                    parse_retry_after_header(spec.get("header")),
                 )
+            elif name == "trickle_next":
+                updates[name] = parse_trickle(value)
+            elif name == "bad_download_next":
+                updates[name] = parse_bad_download(value)
             elif name == "timeout_next":
                 if value is None:
                     updates[name] = None
@@ -359,14 +377,30 @@ class SandboxState:
             self.faults.fail_next = None
         return rule.status
 
-    def take_rate_limit(self) -> float | None:
+    def take_rate_limit(self) -> RateLimitRule | None:
         rule = self.faults.rate_limit_next
         if rule is None or rule.count <= 0:
             return None
         rule.count -= 1
         if rule.count <= 0:
             self.faults.rate_limit_next = None
-        return rule.retry_after
+        return rule
+
+    def take_trickle(self, path: str) -> TrickleRule | None:
+        rule = self.faults.trickle_next
+        if rule is None or not path.startswith(rule.path_prefix) or not take(rule):
+            return None
+        if rule.count <= 0:
+            self.faults.trickle_next = None
+        return rule
+
+    def take_bad_download(self) -> BadDownloadRule | None:
+        rule = self.faults.bad_download_next
+        if not take(rule):
+            return None
+        if rule.count <= 0:  # type: ignore[union-attr]
+            self.faults.bad_download_next = None
+        return rule
 
     def take_timeout(self) -> TimeoutRule | None:
         rule = self.faults.timeout_next

@@ -356,3 +356,19 @@ async def test_build_provider_uses_audited_transport_and_shared_cache() -> None:
     finally:
         await provider.aclose()
     assert provider.client.is_closed
+
+
+async def test_twenty_waiters_on_a_failing_token_endpoint_cause_one_request() -> None:
+    api = FakeApi(token_status=503, token_delay_s=0.01)
+    now = [1_000_000.0]
+    provider = make_provider(api, TokenCache(clock=lambda: now[0]), token_failure_ttl_s=5)
+    results = await asyncio.gather(*(provider.ensure_token() for _ in range(20)), return_exceptions=True)
+    assert len(api.calls("POST", "/oauth/token")) == 1
+    assert {type(r) for r in results} == {ProviderUnavailable}
+    with pytest.raises(ProviderUnavailable):  # within the failure TTL: no new request
+        await provider.generate(request())
+    assert len(api.calls("POST", "/oauth/token")) == 1
+    api.token_status = 200
+    now[0] += 6
+    assert (await provider.generate(request())).doc_id == "doc_1"
+    assert len(api.calls("POST", "/oauth/token")) == 2
