@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: run test test-unit test-e2e install fetch bench clean
+.PHONY: run test test-unit test-e2e test-soak install fetch bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -31,6 +31,10 @@ test-unit: install
 
 test-e2e: fetch
 	$(BIN)/pytest -m e2e
+
+# The e2e suite (both profiles) 5 times in a row with one core kept busy; stops at the first failure.
+test-soak: fetch
+	$(BIN)/python -m tests.soak --runs $(or $(RUNS),5)
 
 bench: install
 	$(BIN)/python -m bench.token_cache

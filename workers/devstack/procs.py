@@ -11,14 +11,12 @@ is not proof. A process is ours only when all of these hold:
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import os
-import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-_PR_SET_PDEATHSIG = 1
 MARKER_PROPERTY = "contract-workers.run"
 
 
@@ -28,14 +26,22 @@ def run_marker(run_dir: Path) -> str:
     return f"-D{MARKER_PROPERTY}={digest}"
 
 
-def die_with_parent() -> None:
-    # Runs in the child between fork and exec: ask the kernel to SIGTERM it when we die.
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
-    os.setpgid(0, 0)  # own process group: a terminal Ctrl-C reaches only us, and we stop the JVMs in order
+# Runs as the child, before it becomes the real program: a fresh interpreter, so none of the parent's
+# threads or gRPC state come along (a preexec_fn forked from a process with live gRPC threads was
+# seen aborting the child). PR_SET_PDEATHSIG survives the exec; the JVM keeps this PID.
+_SHIM = """
+import ctypes, os, signal, sys
+ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+if os.getppid() != int(sys.argv[1]):  # the parent died before prctl: do not start at all
+    sys.exit(1)
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
+
+
+def dying_with_parent(cmd: list[str]) -> list[str]:
+    """``cmd`` wrapped so it gets SIGTERM when we die (even by SIGKILL); start it with ``process_group=0``
+    and no ``preexec_fn``, so the child runs no Python code of ours between fork and exec (vfork)."""
+    return [sys.executable, "-c", _SHIM, str(os.getpid()), *cmd]
 
 
 def _stat_fields(pid: int) -> list[str] | None:

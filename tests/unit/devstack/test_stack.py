@@ -21,6 +21,8 @@ from workers.config import DevstackSettings
 from workers.devstack import artifacts
 from workers.devstack.artifacts import ArtifactError
 from workers.devstack.java import Java
+from workers.devstack import procs
+from workers.devstack import stack as stack_mod
 from workers.devstack.procs import PidRecord, run_marker, start_time
 from workers.devstack.stack import LocalStack, Ports, StackError, _pid_alive
 
@@ -283,6 +285,7 @@ def test_reap_stale_stops_a_process_of_ours(settings: DevstackSettings, children
     stack.run_dir.mkdir(parents=True)
     stale = subprocess.Popen([*SLEEPER, run_marker(stack.run_dir)], cwd=stack.run_dir)
     children.append(stale)
+    _wait_for_exec(stale, [*SLEEPER, run_marker(stack.run_dir)])
     pid_file = stack.run_dir / "broker.pid"
     pid_file.write_text(PidRecord.of(stale.pid).dump())
 
@@ -293,10 +296,18 @@ def test_reap_stale_stops_a_process_of_ours(settings: DevstackSettings, children
     assert any(f"pid {stale.pid}" in n and "stale broker" in n for n in notes)
 
 
+def _wait_for_exec(proc: subprocess.Popen, argv: list[str]) -> None:
+    for _ in range(1500):  # until the forked child runs the program (however slow the machine is)
+        if procs.argv(proc.pid) == argv:
+            return
+        time.sleep(0.01)
+
+
 def _stranger(stack: LocalStack, children: list, args: list[str], cwd: Path, record=None) -> subprocess.Popen:
     stack.run_dir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen([*SLEEPER, *args], cwd=cwd)
     children.append(proc)
+    _wait_for_exec(proc, [*SLEEPER, *args])
     (stack.run_dir / "camunda.pid").write_text((record or PidRecord.of)(proc.pid).dump())
     return proc
 
@@ -374,6 +385,62 @@ def test_spawn_writes_pid_file_and_stop_terminates(settings: DevstackSettings) -
     assert stack.pids == {}
     assert not (stack.run_dir / "broker.pid").exists()
     assert not _pid_alive(pid)
+
+
+def test_spawned_program_keeps_the_pid_and_runs_no_python_of_ours_before_exec(
+    settings: DevstackSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack, _ = make_stack(settings)
+    stack.run_dir.mkdir(parents=True)
+    seen: dict = {}
+    real_popen = subprocess.Popen
+
+    def popen(cmd, **kwargs):
+        seen.update(kwargs)
+        return real_popen(cmd, **kwargs)
+
+    monkeypatch.setattr(stack_mod.subprocess, "Popen", popen)
+    marker = "--cw-test-marker"
+    stack._spawn("broker", [*SLEEPER, marker], dict(os.environ), stack.run_dir)
+    try:
+        pid = stack.pids["broker"]
+        assert seen.get("preexec_fn") is None and seen["process_group"] == 0
+        for _ in range(500):  # the shim execs the program in place: same PID, the program's argv
+            if procs.argv(pid) == [*SLEEPER, marker]:
+                break
+            time.sleep(0.02)
+        assert procs.argv(pid) == [*SLEEPER, marker]
+    finally:
+        stack.stop()
+
+
+def test_a_spawned_program_dies_with_its_parent_even_on_sigkill(tmp_path: Path) -> None:
+    parent_code = f"""
+import os, sys, time
+from pathlib import Path
+from workers.config import DevstackSettings
+from workers.devstack.stack import LocalStack
+stack = LocalStack("broker", DevstackSettings(home=Path({str(tmp_path)!r})), progress=lambda m: None)
+stack.run_dir.mkdir(parents=True)
+stack._spawn("broker", {SLEEPER!r}, dict(os.environ), stack.run_dir)
+print(stack.pids["broker"], flush=True)
+time.sleep(60)
+"""
+    parent = subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE, cwd=Path(__file__).parents[3])
+    try:
+        child = int(parent.stdout.readline())
+        assert _pid_alive(child)
+        parent.kill()
+        parent.wait(timeout=10)
+        for _ in range(1500):  # generous: the kernel delivers SIGTERM at once, a loaded machine may lag
+            if not _pid_alive(child):
+                break
+            time.sleep(0.02)
+        assert not _pid_alive(child), "the child outlived its SIGKILLed parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(timeout=10)
 
 
 def test_base_env_drops_engine_variables_and_puts_java_first(
