@@ -33,6 +33,7 @@ class Poller(Loop):
         self.long_poll_ms = long_poll_ms
         self.idle_s = idle_s
         self.polls = 0
+        self.received = 0
 
     async def run(self) -> None:
         while True:
@@ -67,6 +68,7 @@ class Poller(Loop):
             async for response in self.gateway.stub.ActivateJobs(request, timeout=call_timeout):
                 for raw in response.jobs:
                     received += 1
+                    self.received += 1
                     # More than asked for cannot happen; such a job would queue for a slot.
                     self.start(Job.from_proto(raw), received <= wanted)
                 self.tick()

@@ -33,6 +33,7 @@ class Streamer(Loop):
         self.start = start
         self.stream_timeout_s = stream_timeout_s
         self.opened = 0
+        self.received = 0
 
     async def run(self) -> None:
         request = StreamActivatedJobsRequest(type=self.config.type, worker=self.config.worker,
@@ -47,6 +48,7 @@ class Streamer(Loop):
                     self.tick()
                     self.gateway.ok()
                     self.backoff.reset()
+                    self.received += 1
                     self.start(Job.from_proto(raw), False)
                 if time.monotonic() - opened_at < HEALTHY_AFTER_S:  # closed at once: do not spin
                     await self._sleep(self.backoff.next())
