@@ -46,6 +46,11 @@ class Executor:
         self.settings = settings
         self._aborted = asyncio.Event()
 
+    def can_start(self, job: Job, min_budget_s: float = 1.0) -> bool:
+        """Whether a job (e.g. one that queued for a slot) still leaves its handler a useful budget."""
+        margin = margin_for(self.spec.timeout_ms, self.settings.deadline_margin_ms)
+        return Lease(job, margin).handler_budget() >= min(min_budget_s, self.spec.timeout_ms / 2000)
+
     def abort(self) -> None:
         """Stop every running handler of this type and hand its job back (shutdown)."""
         self._aborted.set()

@@ -43,8 +43,6 @@ class TaskRuntime:
     poller: Poller
     streamer: Streamer | None
     jobs: set[asyncio.Task[Any]] = field(default_factory=set)
-    # A streamed job whose deadline is closer than this when its slot frees is dropped (Zeebe re-activates it).
-    min_seconds_left: float = 1.0
 
     def start(self, job: Job, has_slot: bool) -> None:
         task = asyncio.create_task(self._handle(job, has_slot), name=f"job-{self.type}-{job.key}")
@@ -58,7 +56,7 @@ class TaskRuntime:
             except SlotsClosed:
                 await self._hand_back(job)
                 return
-            if job.seconds_left() < self.min_seconds_left:
+            if not self.executor.can_start(job):  # its deadline (nearly) passed while it queued
                 self.slots.release()
                 with job_context(**job.log_context()):
                     log.info("job_dropped_expired", seconds_left=round(job.seconds_left(), 3))

@@ -152,18 +152,20 @@ async def test_handlers_that_finish_within_the_grace_period_complete_normally() 
     assert len(stub.completed) == 1 and stub.failed == []
 
 
-async def test_a_streamed_job_whose_deadline_passed_while_queued_is_dropped() -> None:
+async def test_a_streamed_job_whose_deadline_nearly_passed_while_queued_is_dropped() -> None:
     stub, gate = FakeStub(), Gate()
     stub.backlog["u.drop"].append(activated("u.drop"))
-    worker = make_worker(stub, [spec("u.drop", gate.handler, max_running_jobs=1)])
+    worker = make_worker(stub, [spec("u.drop", gate.handler, max_running_jobs=1)], deadline_margin_ms=2_000)
     work = await start(worker)
     await until(lambda: gate.running == 1, "cap full")
     await until(lambda: stub.streams_opened == 1, "stream opened")
-    stub.pushes["u.drop"].put_nowait(activated("u.drop", seconds_left=0.5))  # less than the 1 s minimum
-    await until(lambda: worker.by_type("u.drop").slots.queued == 1, "queued")
+    # 2.5 s left minus the 2 s margin leaves the handler under 1 s: dropped (Zeebe re-activates it)
+    stub.pushes["u.drop"].put_nowait(activated("u.drop", seconds_left=2.5))
+    stub.pushes["u.drop"].put_nowait(activated("u.drop", seconds_left=30))
+    await until(lambda: worker.by_type("u.drop").slots.queued == 2, "both queued")
     gate.release.set()
-    await until(lambda: len(stub.completed) == 1 and worker.by_type("u.drop").slots.held == 0, "drained")
-    assert gate.started == 1 and stub.failed == []
+    await until(lambda: len(stub.completed) == 2 and worker.by_type("u.drop").slots.held == 0, "drained")
+    assert gate.started == 2 and stub.failed == []
     await finish(worker, work)
 
 
