@@ -93,6 +93,8 @@ def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, A
 # --- exceptions ------------------------------------------------------------------------------------
 
 _MAX_FRAMES = 40
+# Keys the chain itself adds (never exception text): left alone by the scrubbing.
+_OWN_KEYS = frozenset({"timestamp", "level", "logger"})
 _MAX_CHAIN = 8
 
 
@@ -214,7 +216,7 @@ def format_exc_safely(_logger: Any, _method: str, event_dict: MutableMapping[str
     texts.sort(key=lambda t: len(t[0]), reverse=True)  # repr before the str it contains
     if texts:
         for key in list(event_dict):
-            if not key.startswith("_"):
+            if not key.startswith("_") and key not in _OWN_KEYS:
                 event_dict[key] = _scrub(event_dict[key], texts)
     event_dict["exception"] = render_exception(exc)
     return event_dict

@@ -136,6 +136,21 @@ def test_our_safe_errors_keep_their_message_and_it_is_still_redacted(output) -> 
     assert c["exception"].splitlines()[-1].endswith(f"ProviderUnavailable: provider down; mail {logs.REDACTED}")
 
 
+def test_a_safe_error_shows_its_message_but_not_its_unsafe_cause(output) -> None:
+    try:
+        try:
+            raise ValueError(f"row for {NATIONAL_ID}")
+        except ValueError as inner:
+            raise TransientError("DMS unavailable: HTTP 503") from inner
+    except TransientError as outer:
+        structlog.get_logger("workers.test").error("store_failed", exc_info=outer, detail=f"row for {NATIONAL_ID}")
+    (line,) = output()
+    assert line["detail"] == "<ValueError: message withheld>"  # its text was quoted elsewhere in the line
+    assert "ValueError (message withheld)" in line["exception"]
+    assert line["exception"].endswith("TransientError: DMS unavailable: HTTP 503")
+    assert line["level"] == "error" and line["logger"] == "workers.test"
+
+
 class NotOursButClaimsSafe(Exception):
     safe_message = True  # a class outside the workers package cannot declare itself safe
 
