@@ -33,6 +33,7 @@ from workers.sandbox.state import SandboxState
 from workers.jobs.worker import JobWorker
 from workers.tasks.deps import Deps, build_deps
 from workers.worker import build_worker
+from workers.zeebe import CHANNEL_OPTIONS
 
 EMPLOYEE = {
     "id": "E-4242",
@@ -144,8 +145,8 @@ async def nda_env(address: str, tmp: Path, **worker_overrides: Any):
         client_secret=DEV_CLIENT_SECRET,
         webhook_secret=DEV_WEBHOOK_SECRET,
     )
-    channel = create_insecure_channel(grpc_address=address)
-    client = ZeebeClient(channel)
+    channel = create_insecure_channel(grpc_address=address, channel_options=CHANNEL_OPTIONS)
+    client = ZeebeClient(channel, max_connection_retries=-1)  # pyzeebe's default 10 closes the shared channel
     verifiers = build_verifiers(provider_settings, dev=True)
     bridge = BridgeServer(
         bridge_app(ZeebePublisher(client), verifiers, BridgeSettings(port=bridge_port)),
