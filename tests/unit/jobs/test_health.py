@@ -4,7 +4,7 @@ import asyncio
 
 import httpx
 
-from workers.jobs.health import HealthServer, create_app
+from workers.jobs.health import create_app
 from tests.unit.jobs.fakes import FakeStub, Gate, make_worker, spec, until
 
 

@@ -207,3 +207,21 @@ async def test_stream_errors_back_off_and_reconnect_forever() -> None:
     assert all(e["delay_ms"] <= 4 for e in backoffs)  # capped at 4 ms
     assert [e["log_level"] for e in backoffs] == ["info"] * 4 + ["warning"] * 2  # loud only when it lasts
     assert not [e for e in logs if e["log_level"] == "error"]
+
+
+async def test_unauthenticated_activation_refreshes_the_token_once_and_keeps_polling() -> None:
+    stub, gate = FakeStub(), Gate()
+    gate.release.set()
+    stub.script("ActivateJobs", *[rpc_error(grpc.StatusCode.UNAUTHENTICATED)] * 3)
+    stub.backlog["u.auth"].append(activated("u.auth"))
+    worker = make_worker(stub, [spec("u.auth", gate.handler)], stream_enabled=False)
+    refreshed: list[int] = []
+
+    async def refresh() -> None:
+        refreshed.append(1)
+
+    worker.gateway._refresh_token = refresh
+    work = await start(worker)
+    await until(lambda: len(stub.completed) == 1, "job completed once the credentials worked again")
+    assert refreshed == [1] and not work.done()
+    await finish(worker, work)
