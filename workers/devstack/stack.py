@@ -92,6 +92,8 @@ class LocalStack:
     ports: Ports | None = None
     progress: Progress = print
     java: Java | None = None
+    # Extra JVM options for the Camunda JVM (e.g. faster start-up flags for a test that restarts it).
+    extra_java_opts: tuple[str, ...] = ()
     _procs: list[_Proc] = field(default_factory=list)
     started_at: float = 0.0
     ready_after_s: float = 0.0
@@ -164,10 +166,11 @@ class LocalStack:
             (self.run_dir / f"{proc.name}.pid").unlink(missing_ok=True)
         self._procs.clear()
 
-    def stop_engine(self) -> None:
-        """Stop the Camunda JVM (SIGTERM, then SIGKILL after ``stop_timeout_s``); its data stays."""
+    def stop_engine(self, kill_after_s: float | None = None) -> None:
+        """Stop the Camunda JVM: SIGTERM, then SIGKILL after ``kill_after_s`` (default ``stop_timeout_s``;
+        a broker with connected job streams can take longer than that to stop). Its data stays."""
         for proc in [p for p in self._procs if p.name in _ENGINE_PROCS]:
-            self._terminate(proc.popen, proc.name)
+            self._terminate(proc.popen, proc.name, kill_after_s)
             (self.run_dir / f"{proc.name}.pid").unlink(missing_ok=True)
             self._procs.remove(proc)
 
@@ -268,7 +271,7 @@ class LocalStack:
         # Relative to the JVM's working directory (the run dir): Spring splits this list on commas and
         # the bin/ scripts split $JAVA_OPTS on spaces, so no path of ours goes through either.
         env["SPRING_CONFIG_ADDITIONAL_LOCATION"] = f"file:./{config.name}"
-        env["JAVA_OPTS"] = f"-Xms{heap // 2}m -Xmx{heap}m {run_marker(self.run_dir)}"
+        env["JAVA_OPTS"] = " ".join([f"-Xms{heap // 2}m", f"-Xmx{heap}m", *self.extra_java_opts, run_marker(self.run_dir)])
         script = "camunda" if self.profile == "full" else "broker"
         self._spawn(script, [str(home / "bin" / script)], env, self.run_dir)
 
@@ -284,8 +287,9 @@ class LocalStack:
         return _topology_ok(self.gateway_address)
 
     def _wait(self, check: Callable[[], bool], what: str) -> None:
-        deadline = time.monotonic() + self.settings.ready_timeout_s
-        last_note = time.monotonic()
+        began = time.monotonic()
+        deadline = began + self.settings.ready_timeout_s
+        last_note = began
         while time.monotonic() < deadline:
             for proc in self._procs:
                 if proc.popen.poll() is not None:
@@ -295,21 +299,22 @@ class LocalStack:
             if check():
                 return
             if time.monotonic() - last_note > 10:
-                self.progress(f"  waiting for {what}… {time.monotonic() - self.started_at:.0f}s")
+                self.progress(f"  waiting for {what}… {time.monotonic() - began:.0f}s")
                 last_note = time.monotonic()
             time.sleep(0.5)
         raise StackError(f"{what} not ready after {self.settings.ready_timeout_s:.0f}s (logs in {self.run_dir})")
 
-    def _terminate(self, popen: subprocess.Popen[bytes], name: str) -> None:
+    def _terminate(self, popen: subprocess.Popen[bytes], name: str, kill_after_s: float | None = None) -> None:
         if popen.poll() is not None:
             return
         if popen.stdin:
             popen.stdin.close()
         popen.send_signal(signal.SIGTERM)
+        grace = self.settings.stop_timeout_s if kill_after_s is None else kill_after_s
         try:
-            popen.wait(timeout=self.settings.stop_timeout_s)
+            popen.wait(timeout=grace)
         except subprocess.TimeoutExpired:
-            self.progress(f"{name} did not stop within {self.settings.stop_timeout_s:.0f}s; killing it")
+            self.progress(f"{name} did not stop within {grace:.0f}s; killing it")
             popen.kill()
             popen.wait(timeout=10)
 

@@ -231,6 +231,39 @@ def test_stop_engine_keeps_data_and_other_processes_and_start_engine_restarts_it
     assert stack.pids == {}
 
 
+def test_stop_engine_kills_an_engine_that_ignores_sigterm_after_the_given_grace(settings: DevstackSettings) -> None:
+    stack, notes = make_stack(settings)
+    stack.run_dir.mkdir(parents=True)
+    armed = stack.run_dir / "armed"
+    stubborn = [sys.executable, "-c", "import pathlib, signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                f"pathlib.Path({str(armed)!r}).touch(); time.sleep(60)"]  # fmt: skip
+    stack._spawn("broker", stubborn, dict(os.environ), stack.run_dir)
+    popen = stack._procs[0].popen
+    try:
+        for _ in range(1500):  # until it ignores SIGTERM (however slow the machine)
+            if armed.exists():
+                break
+            time.sleep(0.01)
+        stack.stop_engine(kill_after_s=0.2)
+        assert popen.returncode == -9  # SIGKILL: it ignored SIGTERM
+        assert any("did not stop within 0s; killing it" in n for n in notes), notes
+        assert stack.pids == {}
+    finally:
+        stack.stop()
+
+
+def test_extra_java_opts_reach_the_engine(settings: DevstackSettings, tmp_path: Path) -> None:
+    from workers.devstack.java import Java
+
+    stack, _ = make_stack(settings, ports=PORTS, extra_java_opts=("-XX:TieredStopAtLevel=1",))
+    stack.java = Java(tmp_path / "jdk", 21, "openjdk 21", "test")
+    stack.run_dir.mkdir(parents=True)
+    spawned: list[dict] = []
+    stack._spawn = lambda name, cmd, env, cwd, hold_stdin=False: spawned.append(env)  # type: ignore[method-assign]
+    stack._start_camunda()
+    assert "-XX:TieredStopAtLevel=1" in spawned[0]["JAVA_OPTS"].split()
+
+
 def test_start_does_not_wipe_the_run_dir(settings: DevstackSettings) -> None:
     stack, _ = make_stack(settings, ports=Ports(*free_ports(5)))
     data = stack.run_dir / "zeebe-data"
