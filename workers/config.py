@@ -216,8 +216,6 @@ class WorkerSettings(BaseSettings):
     name: str = "contract-workers"
     # Job streaming (Zeebe 8.4+) pushes jobs as soon as they are created; the poller drains the rest.
     stream_enabled: bool = True
-    # Ignored since the runtime replaced pyzeebe's worker loop: it always reconnects, forever.
-    max_connection_retries: int = -1
     # /metrics, /healthz, /readyz: None = not served (the ``worker`` command then uses 9464); 0 = any free port.
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     metrics_host: str = "0.0.0.0"

@@ -70,7 +70,6 @@ def test_defaults_point_at_the_local_sandbox_and_engine() -> None:
 
     w = config.worker()
     assert w.stream_enabled is True
-    assert w.max_connection_retries == -1
     assert w.metrics_port is None
 
 

@@ -59,8 +59,15 @@ class Loop:
         fields = {"task_type": self.config.type, "loop": self.kind, "status": status.name_of(code),
                   "delay_ms": int(delay * 1000), "attempt": self.backoff.attempt}  # fmt: skip
         if code in status.RETRY or code in status.AUTH:
-            # Expected during engine restarts and back-pressure: loud only when it lasts.
-            (log.warning if self.backoff.attempt >= 5 else log.info)("job_loop_backoff", **fields)
+            # Expected during engine restarts and back-pressure: one line when it starts, a warning
+            # when it lasts, then one every 20 attempts (14 loops in a worker would flood the log).
+            attempt = self.backoff.attempt
+            if attempt == 1:
+                log.info("job_loop_backoff", **fields)
+            elif attempt == 5 or (attempt > 5 and attempt % 20 == 0):
+                log.warning("job_loop_backoff", **fields)
+            else:
+                log.debug("job_loop_backoff", **fields)
         else:
             log.error("job_loop_error", **fields)
         await self._sleep(delay)
