@@ -39,7 +39,8 @@ def employee(n: str, **changes) -> dict:
     return {**EMPLOYEE, "id": f"E-{n}", **changes}
 
 
-async def run(env: NdaEnv, variables: dict, timeout_s: int = 60):
+async def run(env: NdaEnv, variables: dict, timeout_s: int = 180):
+    # generous: a loaded 2-core machine stretches every step; a healthy run takes a few seconds
     return await env.client.run_process_with_result("employee-nda", variables=variables, timeout=timeout_s * 1000)
 
 

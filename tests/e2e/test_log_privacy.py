@@ -187,7 +187,7 @@ async def test_incident_after_retries_keeps_personal_data_out(privacy) -> None:
 
 async def test_bpmn_error_keeps_personal_data_out(privacy) -> None:
     result = await privacy.client.run_process_with_result(
-        PROCESS_ID, variables=variables("crash", salary=f"{SALARY} CHF"), timeout=60_000
+        PROCESS_ID, variables=variables("crash", salary=f"{SALARY} CHF"), timeout=120_000
     )
     error = result.variables["contractError"]
     assert (error["code"], error["fields"]) == ("CONTRACT_DATA_INVALID", ["salary"])
@@ -208,7 +208,7 @@ async def test_bpmn_error_keeps_personal_data_out(privacy) -> None:
 
 
 async def test_unexpected_exception_then_success_keeps_personal_data_out(privacy) -> None:
-    result = await privacy.client.run_process_with_result(PROCESS_ID, variables=variables("flaky"), timeout=60_000)
+    result = await privacy.client.run_process_with_result(PROCESS_ID, variables=variables("flaky"), timeout=120_000)
     assert result.variables["exported"] is True
     keys = privacy.seen[result.process_instance_key]
     (fail,) = await eventually(lambda: _async(privacy.sent.of("FailJob", keys)), timeout=30)

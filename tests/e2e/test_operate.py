@@ -25,7 +25,7 @@ async def test_completed_instance_is_listed_in_operate_with_its_variables(full_e
     worker = build_worker(channel, deps=None, settings=WorkerSettings(name="e2e-operate"), specs=[ping.SPEC])
     work = asyncio.create_task(worker.work())
     try:
-        result = await client.run_process_with_result("contract-ping", variables={"message": "operate"}, timeout=30_000)
+        result = await client.run_process_with_result("contract-ping", variables={"message": "operate"}, timeout=120_000)
     finally:
         await worker.stop()
         work.cancel()

@@ -25,7 +25,7 @@ async def test_ping_round_trip_on_the_real_engine(zeebe_address: str, zeebe_clie
     work = asyncio.create_task(worker.work())
     try:
         result = await zeebe_client.run_process_with_result(
-            "contract-ping", variables={"message": "hello"}, timeout=30_000
+            "contract-ping", variables={"message": "hello"}, timeout=120_000
         )
     finally:
         await worker.stop()
