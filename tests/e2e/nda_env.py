@@ -155,12 +155,12 @@ async def nda_env(address: str, tmp: Path, **worker_overrides: Any):
     await bridge.astart()
     dms_root = tmp / "dms"
     deps = build_deps(provider_settings, DmsSettings(root=dms_root), PiiSettings())
-    worker_settings = WorkerSettings(
-        name="e2e-nda",
-        retry_backoff_scale=0.1,
-        job_timeout_ms={"contract.generate": 8_000},
+    worker_settings = WorkerSettings(**{
+        "name": "e2e-nda",
+        "retry_backoff_scale": 0.1,
+        "job_timeout_ms": {"contract.generate": 8_000},
         **worker_overrides,
-    )
+    })
     env = NdaEnv(address, client, sandbox, f"http://127.0.0.1:{bridge_port}", provider_settings, dms_root, deps,
                  channel, worker_settings, collector)  # fmt: skip
     await env.start_worker()
