@@ -51,11 +51,8 @@ async def test_provider_down_becomes_a_clear_incident_and_completes_after_retry(
 
     client = ZeebeClient(create_insecure_channel(grpc_address=full_engine.address))
     await client.deploy_resource(*[str(p) for p in sorted(BPMN_DIR.glob("*.bpmn"))])
-    # Retry back-off 0 here: on the 8.6.0 engine (full profile) a job failed *with* a back-off was once in
-    # our soak runs never activatable again (our poller asks every second; nothing came for 180 s), which
-    # matches the open engine bug camunda/camunda#16884. This test is about the incident an operator
-    # sees, not the engine's back-off timer.
-    async with nda_env(full_engine.address, tmp_path, retry_backoff_scale=1e-6) as env, \
+    # nda_env fails jobs without a retry back-off (engine bug camunda/camunda#16884, see nda_env.py)
+    async with nda_env(full_engine.address, tmp_path) as env, \
             OperateClient(full_engine.rest_url) as operate:  # fmt: skip
         employee = {**EMPLOYEE, "id": "E-DOWN"}
         # the provider answers the token, template and lookup calls, but generation is down (503) until
