@@ -159,10 +159,16 @@ async def _deploy(files: list[str]) -> Any:
 @main.command()
 @click.argument("process_id")
 @click.option("--variables", "variables_file", type=click.File("r"), help="JSON file with the variables, or - for stdin.")
+@click.option("--employee-id", help="Shorthand for the variable employeeId (employee-nda).")
 @click.option("--wait/--no-wait", default=False, help="Wait for the instance to complete and print its variables.")
 @click.option("--timeout", default=120, show_default=True, help="Seconds to wait with --wait.")
-def start(process_id: str, variables_file: Any, wait: bool, timeout: int) -> None:
-    """Create an instance of PROCESS_ID (the latest deployed version)."""
+def start(process_id: str, variables_file: Any, employee_id: str | None, wait: bool, timeout: int) -> None:
+    """Create an instance of PROCESS_ID (the latest deployed version).
+
+    Variables are checked against the process's start contract first (docs/start-contract/): a personal
+    value, e.g. a whole employee record, is refused before it reaches the engine."""
+    from workers.start_contract import StartRejected, validate_start
+
     variables: dict[str, Any] = {}
     if variables_file is not None:
         try:
@@ -171,6 +177,12 @@ def start(process_id: str, variables_file: Any, wait: bool, timeout: int) -> Non
             _fail(f"--variables is not valid JSON: {exc}")
         if not isinstance(variables, dict):
             _fail("--variables must hold a JSON object")
+    if employee_id is not None:
+        variables["employeeId"] = employee_id
+    try:
+        variables = validate_start(process_id, variables)
+    except StartRejected as exc:
+        _fail(str(exc))
     key, result = asyncio.run(_start(process_id, variables, wait, timeout))
     click.echo(f"started {process_id}: process instance key {key}")
     if result is not None:

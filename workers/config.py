@@ -314,6 +314,21 @@ def worker() -> WorkerSettings:
     return _load(WorkerSettings, "WORKER_")
 
 
+def bamboohr():  # -> workers.hr.settings.BambooHrSettings (that module imports this one)
+    from workers.hr import settings
+
+    return settings.bamboohr()
+
+
+def hr_sandbox():  # -> workers.hr.settings.HrSandboxSettings
+    from workers.hr import settings
+
+    return settings.hr_sandbox()
+
+
 def clear_cache() -> None:
+    from workers.hr import settings
+
     for fn in (zeebe, provider, bridge, dms, pii, sandbox, devstack, worker):
         fn.cache_clear()
+    settings.clear_cache()

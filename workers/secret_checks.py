@@ -13,13 +13,16 @@ malformed or the development value stops the command before it serves anything: 
 
 * ``webhook_verifier(provider, dev=...)`` — the bridge: ``CONTRACTIZE_WEBHOOK_SECRET`` and, during a
   rotation, ``CONTRACTIZE_WEBHOOK_SECRET_PREVIOUS``; returns the ``WebhookVerifier`` built once.
-* ``check_worker()`` — the worker: ``CONTRACTIZE_CLIENT_SECRET``, and ``DMS_TOKEN`` when ``DMS_KIND=http``.
+* ``hr_webhook_verifier(hr, dev=...)`` — the bridge: ``BAMBOOHR_WEBHOOK_PRIVATE_KEY`` (and
+  ``BAMBOOHR_WEBHOOK_PRIVATE_KEY_PREVIOUS`` during a rotation) for the HR system's hire webhooks.
+* ``check_worker()`` — the worker: ``CONTRACTIZE_CLIENT_SECRET``, ``BAMBOOHR_API_KEY``, and ``DMS_TOKEN``
+  when ``DMS_KIND=http``.
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
@@ -34,7 +37,10 @@ from workers.config import (
 )
 from workers.signing import SecretInvalid, WebhookVerifier, secret_bytes
 
-__all__ = ["ENV_VAR", "SecretProblem", "check_worker", "dev_mode", "webhook_verifier"]
+if TYPE_CHECKING:
+    from workers.hr.settings import BambooHrSettings
+
+__all__ = ["ENV_VAR", "SecretProblem", "check_worker", "dev_mode", "hr_webhook_verifier", "webhook_verifier"]
 
 ENV_VAR = "CONTRACT_WORKERS_ENV"
 
@@ -104,12 +110,42 @@ def webhook_verifier(provider: ProviderSettings, *, dev: bool) -> WebhookVerifie
     return WebhookVerifier(keys)
 
 
+def _given(settings: BaseSettings, name: str) -> str | None:
+    # Settings whose default is the sandbox's development value: "not set" is told apart by what was given.
+    return _value(getattr(settings, name)) if name in settings.model_fields_set else None
+
+
+def hr_webhook_verifier(hr: "BambooHrSettings", *, dev: bool) -> Any:
+    """The bridge's verifier for BambooHR hire webhooks (current key, plus the previous one in a rotation).
+
+    In development an unset ``BAMBOOHR_WEBHOOK_PRIVATE_KEY`` means the HR sandbox's development key.
+    """
+    from workers.hr.settings import DEV_BAMBOOHR_WEBHOOK_KEY
+    from workers.hr.signing import BambooHrVerifier
+
+    current = _given(hr, "webhook_private_key")
+    if current is None and dev:
+        current = DEV_BAMBOOHR_WEBHOOK_KEY
+    name = "BAMBOOHR_WEBHOOK_PRIVATE_KEY"
+    _checked(name, current, dev=dev, dev_secret=DEV_BAMBOOHR_WEBHOOK_KEY)
+    previous = _value(hr.webhook_private_key_previous) or None
+    if previous:
+        _checked(f"{name}_PREVIOUS", previous, dev=dev, dev_secret=DEV_BAMBOOHR_WEBHOOK_KEY)
+    try:
+        return BambooHrVerifier.from_keys(current, previous)  # type: ignore[arg-type]
+    except SecretInvalid as exc:
+        raise SecretProblem(f"{name} {exc}") from None
+
+
 def check_worker(
-    provider: ProviderSettings | None = None, dms: DmsSettings | None = None, *, dev: bool | None = None
-) -> None:
-    """Refuse to start the worker without usable provider (and HTTP DMS) credentials."""
+    provider: ProviderSettings | None = None, dms: DmsSettings | None = None, *, dev: bool | None = None,
+    hr: "BambooHrSettings | None" = None,
+) -> None:  # fmt: skip
+    """Refuse to start the worker without usable provider, HR (and HTTP DMS) credentials."""
+    from workers.hr.settings import DEV_BAMBOOHR_API_KEY
     provider = config.provider() if provider is None else provider
     dms = config.dms() if dms is None else dms
+    hr = config.bamboohr() if hr is None else hr
     dev = dev_mode() if dev is None else dev
     # The setting has the sandbox's secret as its default: "not set" is told apart by what was given.
     client_secret = _value(provider.client_secret) if "client_secret" in provider.model_fields_set else None
@@ -118,3 +154,7 @@ def check_worker(
     _checked("CONTRACTIZE_CLIENT_SECRET", client_secret, dev=dev, dev_secret=DEV_CLIENT_SECRET)
     if dms.kind == "http":
         _checked("DMS_TOKEN", _value(dms.token), dev=dev)
+    api_key = _given(hr, "api_key")
+    if api_key is None and dev:
+        api_key = DEV_BAMBOOHR_API_KEY
+    _checked("BAMBOOHR_API_KEY", api_key, dev=dev, dev_secret=DEV_BAMBOOHR_API_KEY)

@@ -133,7 +133,8 @@ def test_inputs_are_the_variables_the_worker_fetches(specs, templates):
 
 def test_non_string_inputs_must_be_feel(templates):
     by_id = {p["id"]: p for t in templates.values() for p in t["properties"] if p.get("id")}
-    assert by_id["input.employee"]["feel"] == "required"  # an object
+    assert by_id["input.contractError"]["feel"] == "required"  # an object
+    assert by_id["input.dmsMetadata"]["feel"] == "required"  # dict | None
     assert by_id["input.maxReconcileAttempts"]["feel"] == "required"  # an int
     assert by_id["input.docId"]["feel"] == "optional"  # a string may be typed literally
     assert by_id["input.confidentialityLevel"]["feel"] == "optional"  # str | None

@@ -16,7 +16,7 @@ from workers.signing import sign
 
 REAL = "a-real-webhook-secret-from-the-vault"
 BODY = b'{"event_id": "evt_1"}'
-_OUR_PREFIXES = ("CONTRACTIZE_", "DMS_", "CONTRACT_WORKERS_")
+_OUR_PREFIXES = ("BAMBOOHR_", "HRSANDBOX_", "CONTRACTIZE_", "DMS_", "CONTRACT_WORKERS_")
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +28,15 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     config.clear_cache()
     yield
     config.clear_cache()
+
+
+def _hr():
+    from workers.hr.settings import BambooHrSettings
+
+    return BambooHrSettings(api_key="a-real-bamboohr-api-key")
+
+
+HR = _hr()
 
 
 def provider(**values: str) -> ProviderSettings:
@@ -131,6 +140,7 @@ def test_worker_without_client_secret_outside_dev(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(SecretProblem, match="^CONTRACTIZE_CLIENT_SECRET is empty$"):
         check_worker()
     monkeypatch.setenv("CONTRACTIZE_CLIENT_SECRET", "a-real-client-secret")
+    monkeypatch.setenv("BAMBOOHR_API_KEY", "a-real-bamboohr-api-key")
     config.clear_cache()
     check_worker()
 
@@ -145,10 +155,23 @@ def test_worker_in_dev_mode_may_use_the_sandbox_credentials(monkeypatch: pytest.
 def test_http_dms_needs_a_token(token: str | None, message: str) -> None:
     dms = DmsSettings(kind="http", url="https://dms.example", token=None if token is None else SecretStr(token))
     with pytest.raises(SecretProblem, match=f"^{message}$"):
-        check_worker(provider(client_secret="a-real-client-secret"), dms, dev=False)
+        check_worker(provider(client_secret="a-real-client-secret"), dms, dev=False, hr=HR)
     ok = DmsSettings(kind="http", url="https://dms.example", token=SecretStr("a-dms-token"))
-    check_worker(provider(client_secret="a-real-client-secret"), ok, dev=False)
+    check_worker(provider(client_secret="a-real-client-secret"), ok, dev=False, hr=HR)
 
 
 def test_filesystem_dms_needs_no_token() -> None:
-    check_worker(provider(client_secret="a-real-client-secret"), DmsSettings(kind="filesystem"), dev=False)
+    check_worker(provider(client_secret="a-real-client-secret"), DmsSettings(kind="filesystem"), dev=False,
+                 hr=HR)  # fmt: skip
+
+
+def test_the_hr_api_key_is_checked_like_the_others() -> None:
+    from workers.hr.settings import DEV_BAMBOOHR_API_KEY, BambooHrSettings
+
+    ok = provider(client_secret="a-real-client-secret")
+    with pytest.raises(SecretProblem, match="^BAMBOOHR_API_KEY is not set$"):
+        check_worker(ok, DmsSettings(kind="filesystem"), dev=False, hr=BambooHrSettings())
+    with pytest.raises(SecretProblem, match="^BAMBOOHR_API_KEY is the development value"):
+        check_worker(ok, DmsSettings(kind="filesystem"), dev=False,
+                     hr=BambooHrSettings(api_key=DEV_BAMBOOHR_API_KEY))  # fmt: skip
+    check_worker(ok, DmsSettings(kind="filesystem"), dev=True, hr=BambooHrSettings())

@@ -8,11 +8,13 @@
    once, a stream growing past it -> 413; body not complete within ``body_timeout_s`` -> 408; signature
    (Standard Webhooks HMAC-SHA256, current or previous secret, timestamp within the tolerance,
    constant-time compare) -> 401 ``invalid_signature``, nothing published;
-4. JSON / event shape                                  -> 400 ``malformed_event`` (field names only);
-5. signed ``webhook-id`` header != body ``event_id``   -> 400 ``event_id_mismatch``;
-6. event type we do not map                            -> 202 ``ignored`` (the provider may add events);
-7. publish ``contract-ready``/``contract-failed`` with correlation key ``doc_id`` and message id
-   ``event_id`` (Zeebe drops redeliveries)             -> 202 ``published`` / ``duplicate`` only after Zeebe
+4. the source (``workers.bridge.sources``) reads the body: JSON / event shape -> 400 ``malformed_event``
+   (field names only); signed ``webhook-id`` != body ``event_id`` -> 400 ``event_id_mismatch``; a BambooHR
+   event of another company -> 400 ``unknown_company``;
+5. event type we do not act on                         -> 202 ``ignored`` (the sender may add events);
+6. publish the source's message — ``contract-ready``/``contract-failed`` (correlation key ``doc_id``), or
+   ``employee-hired`` (starts ``employee-nda``; correlation key = employee id, TTL 0), message id = the
+   event's id                                          -> 202 ``published`` / ``duplicate`` only after Zeebe
    accepted; back-pressure -> 429 + ``Retry-After``; Zeebe unreachable -> 503 + ``Retry-After`` (the
    provider retries, nothing is lost); Zeebe rejects the message for good -> 422 ``rejected`` (logged with
    the gRPC code).
@@ -25,7 +27,6 @@ body, the headers, the secret or the metadata.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,15 +38,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from workers.bridge.auth import Refusal, WebhookAuthenticator
-from workers.bridge.events import (
-    MalformedEvent,
-    message_name,
-    message_variables,
-    parse_envelope,
-    parse_event,
-)
 from workers.bridge.metrics import WEBHOOKS
 from workers.bridge.publisher import MessagePublisher, PublisherBusy, PublisherUnavailable, PublishRejected
+from workers.bridge.sources import BadEvent, Ignore, WebhookSource
 from workers.config import BridgeSettings
 from workers.signing import WebhookVerifier
 
@@ -63,13 +58,14 @@ def _clip(value: str) -> str:
 
 def create_app(
     publisher: MessagePublisher,
-    verifiers: Mapping[str, WebhookVerifier],
+    verifiers: Mapping[str, WebhookSource | WebhookVerifier],
     settings: BridgeSettings,
     *,
     registry: CollectorRegistry = REGISTRY,
 ) -> Starlette:
-    """Build the bridge app. ``verifiers`` maps provider name (the path segment) to its verifier, as
-    ``workers.bridge.auth.build_verifiers`` builds it (tests: ``WebhookVerifier.from_secrets(...)``)."""
+    """Build the bridge app. ``verifiers`` maps the path segment to its webhook source, as
+    ``workers.bridge.auth.build_verifiers`` builds it (tests: a bare ``WebhookVerifier.from_secrets(...)``
+    is the contract provider's source)."""
     auth = WebhookAuthenticator(verifiers, settings)
     ttl_ms = int(settings.message_ttl_s * 1000)
     max_in_flight = settings.max_concurrency
@@ -109,46 +105,28 @@ def create_app(
             if refusal.detail is not None:
                 fields["reason"] = refusal.detail
             return finish(refusal.status_code, refusal.body(), fields, refusal.outcome, refusal.headers)
-        raw = delivery.body
-
+        source = auth.sources[provider]
         try:
-            payload = json.loads(raw)
-        except (ValueError, RecursionError):
-            detail = "body is not valid JSON"
-            fields["reason"] = detail
-            return finish(400, {"error": "malformed_event", "detail": detail}, fields, "malformed_event")
-        try:
-            envelope = parse_envelope(payload)
-        except MalformedEvent as exc:
-            fields["reason"] = str(exc)
-            return finish(400, {"error": "malformed_event", "detail": str(exc)}, fields, "malformed_event")
-        fields["event_type"] = _clip(envelope.event_type)
-
-        if envelope.event_id != delivery.event_id:
-            detail = "event_id does not match the signed webhook-id header"
-            fields["reason"] = detail
-            return finish(400, {"error": "event_id_mismatch", "detail": detail}, fields, "event_id_mismatch")
-        fields["event_id"] = _clip(envelope.event_id)
-
-        name = message_name(envelope.event_type)
-        if name is None:
+            outcome = source.translate(delivery.body, delivery.event_id)
+        except BadEvent as bad:
+            if bad.event_type is not None:
+                fields["event_type"] = _clip(bad.event_type)
+            fields["reason"] = bad.detail
+            return finish(400, {"error": bad.error, "detail": bad.detail}, fields, bad.error)
+        if isinstance(outcome, Ignore):
+            fields.update(event_type=_clip(outcome.event_type), event_id=_clip(outcome.event_id))
             return finish(202, {"status": "ignored"}, fields, "ignored")
-
-        try:
-            event = parse_event(payload)
-        except MalformedEvent as exc:
-            fields["reason"] = str(exc)
-            return finish(400, {"error": "malformed_event", "detail": str(exc)}, fields, "malformed_event")
-        fields["doc_id"] = _clip(event.doc_id)
+        fields.update({key: _clip(value) for key, value in outcome.log.items()})
+        name = outcome.name
         fields["message"] = name
 
         try:
             result = await publisher.publish(
                 name=name,
-                correlation_key=event.doc_id,
-                variables=message_variables(event),
-                ttl_ms=ttl_ms,
-                message_id=event.event_id,
+                correlation_key=outcome.correlation_key,
+                variables=outcome.variables,
+                ttl_ms=ttl_ms if outcome.ttl_ms is None else outcome.ttl_ms,
+                message_id=outcome.message_id,
             )
         except PublisherBusy as exc:
             fields["reason"] = str(exc)

@@ -1,9 +1,10 @@
 """Authenticating a webhook delivery, apart from what the handler does with it (Starlette's
 ``AuthenticationBackend`` idea; a signature covers the body, so this one reads the body too).
 
-``build_verifiers(provider, dev=...)`` is the one composition root of the bridge's secrets: the CLI, the
-dev runner and the tests build the ``{provider name: WebhookVerifier}`` map here, once, at start-up
-(``workers.secret_checks`` refuses a missing, empty, malformed or development secret outside dev mode).
+``build_verifiers(provider, dev=..., hr=...)`` is the one composition root of the bridge's secrets and
+webhook sources: the CLI, the dev runner and the tests build the ``{path segment: WebhookSource}`` map
+here, once, at start-up (``workers.secret_checks`` refuses a missing, empty, malformed or development
+secret outside dev mode): ``contractize`` (the provider's document events) and ``bamboohr`` (hires).
 
 ``WebhookAuthenticator.authenticate(request, provider)`` returns an ``AuthenticatedDelivery`` (raw body +
 signed event id) or raises ``Refusal`` (status, error, outcome; never a body value or a secret):
@@ -18,16 +19,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from starlette.requests import ClientDisconnect, Request
 
+from workers.bridge.sources import BambooHrSource, ContractizeSource, WebhookSource, as_source
+from workers import config
 from workers.config import BridgeSettings, ProviderSettings
-from workers.secret_checks import webhook_verifier
+from workers.secret_checks import hr_webhook_verifier, webhook_verifier
 from workers.signing import SignatureError, WebhookVerifier
+
+if TYPE_CHECKING:
+    from workers.hr.settings import BambooHrSettings
 
 __all__ = [
     "DEFAULT_PROVIDER",
+    "HR_SOURCE",
     "AuthenticatedDelivery",
     "Refusal",
     "WebhookAuthenticator",
@@ -37,6 +45,7 @@ __all__ = [
 
 # The path segment the provider calls back on (ProviderSettings.callback_url ends in /webhooks/contractize).
 DEFAULT_PROVIDER = "contractize"
+HR_SOURCE = "bamboohr"
 
 
 def provider_name(provider: ProviderSettings) -> str:
@@ -47,16 +56,22 @@ def provider_name(provider: ProviderSettings) -> str:
     return DEFAULT_PROVIDER
 
 
-def build_verifiers(provider: ProviderSettings, *, dev: bool) -> dict[str, WebhookVerifier]:
-    """``{provider name: verifier}`` for the bridge; raises ``SecretProblem`` naming the bad variable."""
-    return {provider_name(provider): webhook_verifier(provider, dev=dev)}
+def build_verifiers(provider: ProviderSettings, *, dev: bool, hr: "BambooHrSettings | None" = None
+                    ) -> dict[str, WebhookSource]:  # fmt: skip
+    """``{path segment: source}`` for the bridge; raises ``SecretProblem`` naming the bad variable."""
+    hr = config.bamboohr() if hr is None else hr
+    return {
+        provider_name(provider): ContractizeSource(webhook_verifier(provider, dev=dev)),
+        HR_SOURCE: BambooHrSource(hr_webhook_verifier(hr, dev=dev), company_id=hr.company_id,
+                                  start_on_update_fields=list(hr.start_on_update_fields)),  # fmt: skip
+    }
 
 
 @dataclass(frozen=True)
 class AuthenticatedDelivery:
     provider: str
     body: bytes
-    event_id: str  # the signed ``webhook-id``
+    event_id: str | None  # the signed event id (``webhook-id``), when the sender's scheme signs one
 
 
 @dataclass
@@ -93,11 +108,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 class WebhookAuthenticator:
-    def __init__(self, verifiers: Mapping[str, WebhookVerifier], settings: BridgeSettings) -> None:
-        for name, verifier in verifiers.items():
-            if not isinstance(verifier, WebhookVerifier):  # a raw secret would skip the start-up checks
-                raise TypeError(f"verifier for {name!r} must be a WebhookVerifier (see build_verifiers)")
-        self._verifiers = dict(verifiers)
+    def __init__(self, verifiers: Mapping[str, WebhookSource | WebhookVerifier], settings: BridgeSettings) -> None:
+        # A raw secret would skip the start-up checks: only built verifiers / sources are accepted.
+        self.sources = {name: as_source(value) for name, value in verifiers.items()}
+        self._verifiers = {name: source.verifier for name, source in self.sources.items()}
         self._max_body = settings.max_body_bytes
         self._body_timeout_s = settings.body_timeout_s
         self._tolerance_s = settings.timestamp_tolerance_s

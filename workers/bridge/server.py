@@ -96,7 +96,7 @@ async def run_bridge(
             server.should_exit = True
 
         watcher = asyncio.create_task(_exit_when_stopped())
-    keys = {name: verifier.key_count for name, verifier in sorted(verifiers.items())}
+    keys = {name: getattr(source, "verifier", source).key_count for name, source in sorted(verifiers.items())}
     log.info("bridge.starting", host=settings.host, port=settings.port, providers=sorted(verifiers), secrets=keys)
     try:
         await server.serve()

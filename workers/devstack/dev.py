@@ -1,8 +1,9 @@
 """``contract-workers dev``: everything the project runs, on one machine, until Ctrl-C.
 
-Engine (JVMs, children of this process) → sandbox provider → bridge → workers → deploy ``bpmn/`` →
-one demo onboarding. One shutdown path: SIGINT/SIGTERM stops the worker (in-flight jobs finish), the
-HTTP servers, then the JVMs.
+Engine (JVMs, children of this process) → sandbox provider and HR sandbox → bridge → workers → deploy
+``bpmn/`` → one demo hire: the HR sandbox sends its signed hire webhook, the bridge starts
+``employee-nda`` by message, and the demo waits until the HR record shows the filed NDA. One shutdown
+path: SIGINT/SIGTERM stops the worker (in-flight jobs finish), the HTTP servers, then the JVMs.
 """
 
 from __future__ import annotations
@@ -24,14 +25,9 @@ from workers.signing import WebhookVerifier
 
 Progress = Callable[[str], None]
 
-DEMO_EMPLOYEE: dict[str, Any] = {
-    "id": "E-1001",
-    "fullName": "Ada Lovelace",
-    "email": "ada.lovelace@example.com",
-    "startDate": "2026-12-01",
-    "jobTitle": "Analyst",
-    "homeAddress": "12 St James's Square, London",
-}
+# One of the HR sandbox's seeded employees (workers.sandbox.bamboohr): the demo "hires" them.
+DEMO_EMPLOYEE_ID = "101"
+DEMO_TIMEOUT_S = 180.0
 
 
 def run_dev(profile: str, *, demo: bool, exit_after_demo: bool, progress: Progress) -> None:
@@ -40,8 +36,8 @@ def run_dev(profile: str, *, demo: bool, exit_after_demo: bool, progress: Progre
 
     # Development mode: the sandbox's development secrets are allowed (and used when none is set); a set
     # but empty or malformed secret still stops here, before any JVM starts.
-    verifiers = build_verifiers(config.provider(), dev=True)
-    check_worker(dev=True)
+    verifiers = build_verifiers(config.provider(), dev=True, hr=hr_settings())
+    check_worker(dev=True, hr=hr_settings())
     stack = LocalStack(profile, config.devstack(), name="dev", progress=progress)  # type: ignore[arg-type]
     try:
         stack.start()
@@ -60,6 +56,8 @@ async def _serve_all(
     from workers.bridge.app import create_app as bridge_app
     from workers.bridge.publisher import ZeebePublisher
     from workers.sandbox.app import create_app as sandbox_app
+    from workers.sandbox.bamboohr.app import create_app as hr_sandbox_app
+    from workers.sandbox.bamboohr.state import HrSandboxState
     from workers.tasks.deps import build_deps
     from workers.worker import build_worker
     from workers.zeebe import create_channel, deployed_processes
@@ -72,21 +70,29 @@ async def _serve_all(
     channel = create_channel(ZeebeSettings(zeebe_address=stack.gateway_address))
     client = ZeebeClient(channel, max_connection_retries=-1)
     sandbox_settings, bridge_settings = config.sandbox(), config.bridge()
+    hr_sandbox_settings = config.hr_sandbox()
+    if "webhook_url" not in hr_sandbox_settings.model_fields_set:
+        hr_sandbox_settings = hr_sandbox_settings.model_copy(
+            update={"webhook_url": f"http://{bridge_settings.host}:{bridge_settings.port}/webhooks/bamboohr"})
     sandbox = embedded_server(sandbox_app(sandbox_settings), sandbox_settings.host, sandbox_settings.port)
+    hr_sandbox = embedded_server(hr_sandbox_app(hr_sandbox_settings, HrSandboxState()), hr_sandbox_settings.host,
+                                 hr_sandbox_settings.port)  # fmt: skip
     bridge = embedded_server(bridge_app(ZeebePublisher(client), verifiers, bridge_settings),
                              bridge_settings.host, bridge_settings.port)  # fmt: skip
-    deps = build_deps()
+    deps = build_deps(hr_settings=hr_settings())
     worker = build_worker(channel, deps, config.worker())
-    tasks = [asyncio.create_task(sandbox.serve()), asyncio.create_task(bridge.serve())]
+    servers = (sandbox, hr_sandbox, bridge)
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
     try:
-        while not (sandbox.started and bridge.started):
+        while not all(server.started for server in servers):
             if any(t.done() for t in tasks):
                 for t in tasks:
                     if t.done() and t.exception():
                         raise t.exception()  # type: ignore[misc]
-                raise RuntimeError("the sandbox or the bridge could not start (port in use?)")
+                raise RuntimeError("a sandbox or the bridge could not start (port in use?)")
             await asyncio.sleep(0.05)
         progress(f"sandbox provider on http://{sandbox_settings.host}:{sandbox_settings.port}")
+        progress(f"HR sandbox (BambooHR-style) on http://{hr_sandbox_settings.host}:{hr_sandbox_settings.port}")
         progress(f"webhook bridge on http://{bridge_settings.host}:{bridge_settings.port}")
         tasks.append(asyncio.create_task(worker.work()))
         files = [str(p) for p in sorted((PROJECT_ROOT / "bpmn").glob("*.bpmn"))]
@@ -97,7 +103,9 @@ async def _serve_all(
             progress(f"Operate:  {stack.operate_url}  (login demo / demo)")
             progress(f"Tasklist: {stack.tasklist_url}")
         if demo:
-            tasks.append(asyncio.create_task(_demo(client, progress, stop if exit_after_demo else None)))
+            hr_url = f"http://{hr_sandbox_settings.host}:{hr_sandbox_settings.port}"
+            tasks.append(asyncio.create_task(_demo(hr_url, deps.hr_settings, progress,
+                                                   stop if exit_after_demo else None)))  # fmt: skip
         progress("running; Ctrl-C stops everything")
         await stop.wait()
     finally:
@@ -106,8 +114,8 @@ async def _serve_all(
             await asyncio.wait_for(worker.stop(grace_s=10), timeout=15)
         except (asyncio.TimeoutError, Exception):
             pass
-        sandbox.should_exit = True
-        bridge.should_exit = True
+        for server in servers:
+            server.should_exit = True
         await asyncio.wait(tasks, timeout=15)
         for t in tasks:
             t.cancel()
@@ -116,28 +124,50 @@ async def _serve_all(
         await channel.close()
 
 
+def hr_settings() -> Any:
+    """The workers' HR settings: the HR sandbox's address unless BAMBOOHR_BASE_URL says otherwise."""
+    hr, sandbox = config.bamboohr(), config.hr_sandbox()
+    if "base_url" in hr.model_fields_set:
+        return hr
+    return hr.model_copy(update={"base_url": f"http://{sandbox.host}:{sandbox.port}", "company": sandbox.company})
+
+
 def profile_has_operate(stack: LocalStack) -> bool:
     return stack.profile == "full"
 
 
-async def _demo(client: ZeebeClient, progress: Progress, stop: asyncio.Event | None) -> None:
-    progress(f"demo: onboarding employee {DEMO_EMPLOYEE['id']}…")
+async def _demo(hr_url: str, hr: Any, progress: Progress, stop: asyncio.Event | None) -> None:
+    """Hire the demo employee in the HR sandbox and wait until their HR record shows the filed NDA."""
+    import httpx
+
     try:
-        result = await client.run_process_with_result(
-            "employee-nda", variables={"employee": DEMO_EMPLOYEE, "reconcileAfter": "PT30S"}, timeout=180_000
-        )
-    except Exception as exc:  # the instance is still visible in Operate; say so and keep serving
-        progress(f"demo: did not complete in time ({type(exc).__name__}); look at the instance in Operate")
+        async with httpx.AsyncClient(base_url=hr_url, timeout=30, trust_env=False) as http:
+            hired = (await http.post("/_sandbox/hire", json={"employeeId": DEMO_EMPLOYEE_ID})).json()
+            statuses = [d.get("status") for d in hired.get("deliveries", [])]
+            progress(f"demo: HR hired employee {DEMO_EMPLOYEE_ID}; signed webhook {hired.get('eventId')} "
+                     f"-> bridge answered {statuses}")  # fmt: skip
+            record = await _wait_for_hr_status(http, hr.nda_status_field, DEMO_TIMEOUT_S)
+    except Exception as exc:  # keep serving: the instance is visible in Operate
+        progress(f"demo: did not finish ({type(exc).__name__}); look for the instance in Operate")
     else:
-        variables = result.variables
-        location = variables.get("dmsLocation")
-        progress(f"demo: process instance {result.process_instance_key} completed")
+        progress(f"demo: HR record {DEMO_EMPLOYEE_ID}: {hr.nda_status_field} = {record.get(hr.nda_status_field)!r}")
+        location = record.get(hr.nda_document_field)
         if location:
             progress(f"demo: NDA filed at {location}")
             metadata = Path(location).parent / "metadata.json"
             if metadata.exists():
                 progress(f"demo: DMS metadata {json.dumps(json.loads(metadata.read_text()), sort_keys=True)}")
-        elif variables.get("contractError"):
-            progress(f"demo: ended on the error path: {variables['contractError'].get('message')}")
     if stop is not None:
         stop.set()
+
+
+async def _wait_for_hr_status(http: Any, field: str, timeout_s: float) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        record = (await http.get(f"/_sandbox/employees/{DEMO_EMPLOYEE_ID}")).json()
+        if record.get(field):
+            return record
+        if loop.time() > deadline:
+            raise TimeoutError(f"no {field} on the HR record within {timeout_s:.0f}s")
+        await asyncio.sleep(1.0)

@@ -1,66 +1,72 @@
-"""``contract.generate``: have the provider generate the agreement, exactly once per instance.
+"""``contract.generate``: have the provider generate the agreement, once per employee and template.
 
-Zeebe delivers a job at least once (a worker crash, a timeout, a lost completion), so the request
-carries an idempotency key derived from the process instance, and we look the key up before creating:
-a retried or duplicated job finds the document the first attempt created.
+The request is rebuilt here from the HR record (fetched by id: personal data never passes through a
+process variable). Zeebe delivers a job at least once, and an HR system may start onboarding twice for
+the same hire, so the request carries an external id derived from the *business* key (employee id +
+template), and we look it up at the provider before creating: a retried job, a duplicated job or a second
+instance for the same employee finds the document the first attempt created instead of a second NDA.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
-
+from workers.errors import ContractDataInvalid
 from workers.providers.base import GenerateRequest
-from workers.tasks.build_payload import ContractRequest
+from workers.tasks.employee_data import EmployeeRef, contract_data, tracking_metadata
+from workers.tasks.hr_errors import EMPLOYEE_NOT_FOUND
 from workers.tasks.provider_errors import call_provider
 from workers.tasks.runtime import JobInfo, TaskModel, TaskSpec
 
 
-class GenerateInput(TaskModel):
-    contract_request: ContractRequest = Field(description="The output of contract.build-payload (=contractRequest).")
+class GenerateInput(EmployeeRef):
+    pass
 
 
 class GenerateOutput(TaskModel):
     doc_id: str
     contract_status: str
     template_id: str
+    # True when the provider already held this employee's document for this template.
+    document_existed: bool
 
 
-def idempotency_key(job: JobInfo, template_id: str) -> str:
-    # One document per process instance and template; stable across retries and re-deliveries.
-    return f"cw-{job.process_instance_key}-{template_id}"
+def external_id(employee_id: str, template_id: str) -> str:
+    """One document per employee and template, whatever instance or job asks (the provider's
+    ``Idempotency-Key``, which it also lets us look documents up by)."""
+    return f"cw-emp-{employee_id}-{template_id}"
 
 
 async def handle(data: GenerateInput, job: JobInfo, deps: Any) -> GenerateOutput:
-    req = data.contract_request
-    key = idempotency_key(job, req.template_id)
+    key = external_id(data.employee_id, data.template_id)
     existing = await call_provider(
         lambda: deps.provider.find_by_idempotency_key(key), job, "looking up an earlier generation"
     )
-    document = existing or await call_provider(
-        lambda: deps.provider.generate(
-            GenerateRequest(
-                template_id=req.template_id,
-                data=dict(req.data),
-                callback_url=deps.provider_settings.callback_url,
-                metadata=dict(req.metadata),
-                idempotency_key=key,
-            )
-        ),
-        job,
-        f"generating {req.template_id}",
+    if existing is not None:
+        return GenerateOutput(doc_id=existing.doc_id, contract_status=existing.status,
+                              template_id=data.template_id, document_existed=True)  # fmt: skip
+    template, payload = await contract_data(deps, data, job)
+    request = GenerateRequest(
+        template_id=template.template_id,
+        data=payload,
+        callback_url=deps.provider_settings.callback_url,
+        metadata=tracking_metadata(deps, data.employee_id, template),
+        idempotency_key=key,
     )
-    return GenerateOutput(doc_id=document.doc_id, contract_status=document.status, template_id=req.template_id)
+    document = await call_provider(lambda: deps.provider.generate(request), job, f"generating {template.template_id}")
+    return GenerateOutput(doc_id=document.doc_id, contract_status=document.status, template_id=data.template_id,
+                          document_existed=False)  # fmt: skip
 
 
 SPEC = TaskSpec(
     type="contract.generate",
     name="Contract: generate",
-    description="Asks the provider to generate the agreement (idempotent per process instance).",
+    description="Asks the provider to generate the agreement from the HR record (one per employee and "
+    "template: looked up by external id first).",
     input_model=GenerateInput,
     output_model=GenerateOutput,
     handler=handle,
+    error_codes=(ContractDataInvalid.CODE, EMPLOYEE_NOT_FOUND),
     # Long enough to wait out a provider's Retry-After in-process instead of spending a retry.
     timeout_ms=60_000,
     retries=5,

@@ -45,6 +45,17 @@ def clamp_retry_after(seconds: float, maximum: float = MAX_RETRY_AFTER_S) -> flo
     return min(max(0.0, float(seconds)), maximum)
 
 
+async def wait_out_rate_limit(retry_after: float, job: JobInfo, what: str, sleep: Sleep) -> None:
+    """Sleep ``retry_after`` (clamped) when the job's deadline leaves room; else hand the job back
+    without spending a retry (``TransientError(spend_retry=False)``): rate limiting says nothing about it."""
+    wait = clamp_retry_after(retry_after)
+    if wait + _DEADLINE_MARGIN_S < job.seconds_left():
+        await sleep(wait)
+        return
+    raise TransientError(f"{what} was rate-limited; retrying after {wait:.0f}s", retry_after=wait,
+                         spend_retry=False)  # fmt: skip
+
+
 async def call_provider(
     call: Callable[[], Awaitable[T]], job: JobInfo, what: str, *, sleep: Sleep = asyncio.sleep
 ) -> T:
@@ -53,16 +64,7 @@ async def call_provider(
         try:
             return await call()
         except ProviderRateLimited as exc:
-            wait = clamp_retry_after(exc.retry_after)
-            if wait + _DEADLINE_MARGIN_S < job.seconds_left():
-                await sleep(wait)
-                continue
-            # Rate limiting says nothing about this job: hand it back without spending a retry.
-            raise TransientError(
-                f"contract provider rate-limited {what}; retrying after {wait:.0f}s",
-                retry_after=wait,
-                spend_retry=False,
-            ) from None
+            await wait_out_rate_limit(exc.retry_after, job, f"contract provider: {what}", sleep)
         except ProviderRejected as exc:
             raise ContractDataInvalid(f"contract provider rejected {what}: {exc}", field_names(exc.fields)) from None
         except ProviderAuthError as exc:

@@ -1,5 +1,10 @@
 """``contract.prune-pii``: decide what may leave with the document, and scrub the instance.
 
+``prune`` is what ``contract.upload-dms`` applies to the HR record it fetches. The *task* only serves
+instances of ``employee-nda`` v1, which carried the record in variables; v2 never puts personal data in
+the engine (claim check), so it has nothing to scrub and no prune step. Kept so v1 instances still
+running finish; remove it once none is left (Operate: process ``employee-nda``, version 1).
+
 Only scalar fields on the template's allow-list (``PII_ALLOW_LIST``) plus our own tracking keys go to
 the DMS; a dict or list under an allowed key is dropped unless a dotted entry (``"address.city"``) names
 the one nested scalar that may go. The output names the dropped fields, never their values. It also overwrites the instance's
@@ -15,8 +20,16 @@ from typing import Any
 
 from pydantic import Field
 
-from workers.tasks.build_payload import ContractRequest
 from workers.tasks.runtime import JobInfo, TaskModel, TaskSpec
+
+
+class ContractRequest(TaskModel):
+    """The ``contractRequest`` variable of employee-nda v1 instances (v2 never builds one in the engine)."""
+
+    template_id: str
+    template_version: str
+    data: dict[str, Any]
+    metadata: dict[str, str]
 
 
 class PruneInput(TaskModel):

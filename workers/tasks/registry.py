@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers.tasks import build_payload, check_status, generate, get_token, ping, prune_pii, upload_dms
+from workers.tasks import build_payload, check_status, generate, get_token, hr_sync, ping, prune_pii, upload_dms
 from workers.tasks.runtime import TaskSpec
 
 
@@ -12,7 +12,8 @@ def all_specs() -> list[TaskSpec]:
         get_token.SPEC,
         generate.SPEC,
         check_status.SPEC,
-        prune_pii.SPEC,
         upload_dms.SPEC,
+        hr_sync.SPEC,
+        prune_pii.SPEC,  # only instances of employee-nda v1 still run it
         ping.SPEC,
     ]

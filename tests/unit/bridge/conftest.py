@@ -13,6 +13,17 @@ from workers.config import BridgeSettings
 from .support import FakePublisher, verifiers
 
 
+@pytest.fixture(autouse=True)
+def hr_webhook_key(monkeypatch: pytest.MonkeyPatch):
+    """A real-looking BambooHR key: outside development the bridge refuses to start without one."""
+    from workers import config
+
+    monkeypatch.setenv("BAMBOOHR_WEBHOOK_PRIVATE_KEY", "a-real-bamboohr-webhook-key-for-unit-tests")
+    config.clear_cache()
+    yield
+    config.clear_cache()
+
+
 @pytest.fixture
 def settings() -> BridgeSettings:
     return BridgeSettings(max_body_bytes=4096, timestamp_tolerance_s=60, message_ttl_s=600)

@@ -19,10 +19,11 @@ import httpx
 import pytest
 
 from workers.config import DEV_CLIENT_SECRET, DEV_WEBHOOK_SECRET
+from workers.hr.settings import DEV_BAMBOOHR_API_KEY
 
 COMMAND = str(Path(sys.executable).parent / "contract-workers")
 _OURS = ("ZEEBE_", "CAMUNDA_", "CONTRACTIZE_", "BRIDGE_", "DMS_", "PII_", "SANDBOX_", "DEVSTACK_", "WORKER_",
-         "CONTRACT_WORKERS_")  # fmt: skip
+         "CONTRACT_WORKERS_", "BAMBOOHR_", "HRSANDBOX_")  # fmt: skip
 VAR = "CONTRACTIZE_WEBHOOK_SECRET"
 
 
@@ -93,8 +94,11 @@ def test_an_unknown_environment_name_is_refused(tmp_path: Path):
         ({"CONTRACTIZE_CLIENT_SECRET": DEV_CLIENT_SECRET}, "CONTRACTIZE_CLIENT_SECRET", "development value"),
         ({"CONTRACTIZE_CLIENT_SECRET": "a-real-client-secret", "DMS_KIND": "http", "DMS_URL": "https://dms.example"},
          "DMS_TOKEN", "is not set"),
+        ({"CONTRACTIZE_CLIENT_SECRET": "a-real-client-secret"}, "BAMBOOHR_API_KEY", "is not set"),
+        ({"CONTRACTIZE_CLIENT_SECRET": "a-real-client-secret", "BAMBOOHR_API_KEY": DEV_BAMBOOHR_API_KEY},
+         "BAMBOOHR_API_KEY", "development value"),
     ],
-    ids=["client-secret-missing", "client-secret-dev", "dms-token-missing"],
+    ids=["client-secret-missing", "client-secret-dev", "dms-token-missing", "hr-key-missing", "hr-key-dev"],
 )  # fmt: skip
 def test_worker_refuses_to_start_without_usable_secrets(tmp_path: Path, settings: dict[str, str], var: str,
                                                          reason: str):  # fmt: skip
@@ -103,8 +107,9 @@ def test_worker_refuses_to_start_without_usable_secrets(tmp_path: Path, settings
     assert result.returncode == 2, (result.returncode, result.stderr[-500:])
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {var} ") and reason in lines[0], result.stderr
-    if "CONTRACTIZE_CLIENT_SECRET" in settings:
-        assert settings["CONTRACTIZE_CLIENT_SECRET"] not in result.stderr
+    for name in ("CONTRACTIZE_CLIENT_SECRET", "BAMBOOHR_API_KEY"):
+        if name in settings:
+            assert settings[name] not in result.stderr
 
 
 def test_in_development_mode_the_bridge_starts_with_the_dev_secret(tmp_path: Path):

@@ -17,6 +17,8 @@ from typing import Any
 
 from workers.config import DmsSettings, PiiSettings, ProviderSettings
 from workers.dms.base import StoredDocument
+from workers.hr.base import EmployeeNotFound, HrRecord
+from workers.hr.settings import BambooHrSettings
 from workers.providers.base import Document, GenerateRequest, Template, TemplateField, TokenInfo
 from workers.tasks.runtime import JobInfo
 
@@ -125,10 +127,45 @@ class FakeDms(_Failing):
         return doc
 
 
-def deps(tmp_path: Path, provider: FakeProvider | None = None, dms: FakeDms | None = None) -> SimpleNamespace:
+# Normalized HR records (workers.hr.base.HrRecord.fields), as the adapter returns them.
+GRACE = {
+    "fullName": "Grace Hopper",
+    "email": "grace.hopper@example.com",
+    "startDate": "2027-01-04",
+    "jobTitle": "Rear Admiral",
+    "department": "Navy",
+    "homeAddress": "1 Navy Yard, Arlington",
+    "birthDate": "1906-12-09",
+}
+
+
+@dataclass
+class FakeHr(_Failing):
+    name: str = "fake-hr"
+    records: dict[str, dict[str, Any]] = field(default_factory=lambda: {"E-4242": dict(GRACE)})
+    updates: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    fail: dict[str, list[Exception]] = field(default_factory=dict)
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+
+    async def get_employee(self, employee_id: str) -> HrRecord:
+        self._call("get_employee", employee_id)
+        if employee_id not in self.records:
+            raise EmployeeNotFound(f"employee {employee_id} not found (HTTP 404)")
+        return HrRecord(employee_id, dict(self.records[employee_id]))
+
+    async def update_employee(self, employee_id: str, fields: dict[str, str]) -> None:
+        self._call("update_employee", (employee_id, fields))
+        self.updates.append((employee_id, dict(fields)))
+        self.records.setdefault(employee_id, {}).update(fields)
+
+
+def deps(tmp_path: Path, provider: FakeProvider | None = None, dms: FakeDms | None = None,
+         hr: FakeHr | None = None) -> SimpleNamespace:  # fmt: skip
     return SimpleNamespace(
         provider=provider or FakeProvider(),
         dms=dms or FakeDms(),
+        hr=hr or FakeHr(),
+        hr_settings=BambooHrSettings(),
         provider_settings=ProviderSettings(callback_url="https://bridge.test/webhooks/contractize",
                                            initiated_by="HR_TEST"),  # fmt: skip
         dms_settings=DmsSettings(root=tmp_path / "dms", max_document_bytes=1_000_000),

@@ -1,117 +1,76 @@
-"""contract.build-payload: ``map_employee`` per field type, missing and invalid fields (named, never their
-values), and the handler's request built from the provider's template (fake provider, no HTTP)."""
+"""contract.build-payload: the record is fetched from the HR system by id (claim check), checked against
+the template the provider declares, and only field *names* come back (fake HR and provider, no HTTP)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from workers.errors import ContractDataInvalid
+from workers.errors import BusinessError, ContractDataInvalid, TransientError
+from workers.hr.base import HrUnavailable
 from workers.providers.base import Template, TemplateField
-from workers.tasks.build_payload import BuildPayloadInput, Employee, handle, map_employee
+from workers.tasks.build_payload import SPEC, BuildPayloadInput, handle
+from workers.tasks.runtime import decide
 
-from .fakes import NDA, FakeProvider, deps, job
-
-RECORD = {"id": "E-1", "fullName": "Grace Hopper", "email": "grace.hopper@example.com", "startDate": "2027-01-04"}
-
-
-def employee(**changes: object) -> Employee:
-    values = {**RECORD, **changes}
-    return Employee.model_validate({k: v for k, v in values.items() if v is not ...})
+from .fakes import GRACE, FakeHr, FakeProvider, deps, job
 
 
-def one_field(name: str, type_: str, required: bool = True) -> Template:
-    return Template("t-1", "1", (TemplateField(name, type_, required),))  # type: ignore[arg-type]
+def given(**variables: object) -> BuildPayloadInput:
+    return BuildPayloadInput.model_validate({"employeeId": "E-4242", **variables})
 
 
-def test_the_nda_template_is_filled_from_the_hr_record() -> None:
-    data = map_employee(employee(jobTitle="Rear Admiral"), NDA, "high")
-    assert data == {"employee_name": "Grace Hopper", "employee_email": "grace.hopper@example.com",
-                    "start_date": "2027-01-04", "confidentiality_level": "high", "job_title": "Rear Admiral"}  # fmt: skip
+async def test_the_output_names_the_fields_and_carries_no_value(tmp_path: Path) -> None:
+    hr = FakeHr()
+    out = await handle(given(), job(), deps(tmp_path, hr=hr))
+
+    assert hr.called("get_employee") == ["E-4242"]
+    assert out.contract_fields == ["confidentiality_level", "employee_email", "employee_name", "job_title",
+                                   "start_date"]  # fmt: skip
+    assert out.template_version == "3"
+    dumped = json.dumps(out.model_dump(by_alias=True))
+    for value in GRACE.values():
+        assert value not in dumped
 
 
-def test_fields_the_template_does_not_declare_are_never_sent() -> None:
-    data = map_employee(employee(salary=123456, homeAddress="1 Navy Yard"), NDA, "high")
-    assert set(data) == {"employee_name", "employee_email", "start_date", "confidentiality_level"}
+async def test_the_template_named_by_the_instance_is_used(tmp_path: Path) -> None:
+    provider = FakeProvider(templates={"t-2": Template("t-2", "9", (TemplateField("employee_name"),))})
+    out = await handle(given(templateId="t-2"), job(), deps(tmp_path, provider))
+    assert provider.called("get_template") == ["t-2"]
+    assert (out.contract_fields, out.template_version) == (["employee_name"], "9")
 
 
-@pytest.mark.parametrize(
-    ("type_", "good", "bad"),
-    [
-        ("string", "Rear Admiral", ["   ", 42, True]),
-        ("email", "a.b@example.com", ["not-an-email", "two@@example.com", "no-dot@example", 7]),
-        ("date", "2027-01-04", ["2027-13-01", "04/01/2027", 20270104]),
-        ("number", 123456, ["123456", True]),
-        ("boolean", False, ["false", 0]),
-    ],
-)
-def test_each_field_type_accepts_its_values_and_names_the_field_otherwise(type_: str, good: object, bad: list) -> None:
-    template = one_field("custom_field", type_)
-    assert map_employee(employee(custom_field=good), template, None) == {"custom_field": good}
-    for value in bad:
-        with pytest.raises(ContractDataInvalid) as info:
-            map_employee(employee(custom_field=value), template, None)
-        error = info.value
-        assert error.code == "CONTRACT_DATA_INVALID"
-        assert error.fields == ["custom_field"], value
-        assert f"employee.custom_field (template field custom_field) is not a valid {type_}" in error.message
-        assert repr(value) not in error.message and f" {value} " not in error.message
-
-
-def test_number_accepts_floats() -> None:
-    assert map_employee(employee(custom_field=1.5), one_field("custom_field", "number"), None) == {"custom_field": 1.5}
-
-
-@pytest.mark.parametrize("missing", [..., None, ""])
-def test_a_missing_required_field_is_named(missing: object) -> None:
+async def test_bad_data_names_the_fields(tmp_path: Path) -> None:
+    hr = FakeHr(records={"E-4242": {**GRACE, "email": "grace-at-example", "startDate": None}})
     with pytest.raises(ContractDataInvalid) as info:
-        map_employee(employee(startDate=missing), NDA, "high")
-    assert info.value.fields == ["start_date"]
-    assert "employee.startDate (template field start_date) is missing" in info.value.message
+        await handle(given(), job(), deps(tmp_path, hr=hr))
+    assert info.value.fields == ["employee_email", "start_date"]
+    assert "grace-at-example" not in info.value.message
 
 
-def test_a_missing_optional_field_is_left_out() -> None:
-    assert "job_title" not in map_employee(employee(), NDA, "high")
+async def test_an_employee_the_hr_system_does_not_know_is_a_named_bpmn_error(tmp_path: Path) -> None:
+    with pytest.raises(BusinessError) as info:
+        await handle(given(employeeId="E-9999"), job(), deps(tmp_path))
+    assert info.value.code == "EMPLOYEE_NOT_FOUND"
+    assert "E-9999" in info.value.message
+    assert "EMPLOYEE_NOT_FOUND" in SPEC.error_codes
 
 
-def test_confidentiality_level_comes_from_the_task_input_not_the_record() -> None:
-    with pytest.raises(ContractDataInvalid) as info:
-        map_employee(employee(confidentiality_level="low"), NDA, None)
-    assert info.value.fields == ["confidentiality_level"]
-    assert "confidentialityLevel (template field confidentiality_level) is missing" in info.value.message
+async def test_the_hr_system_down_is_retried(tmp_path: Path) -> None:
+    hr = FakeHr(fail={"get_employee": [HrUnavailable("HR system answered HTTP 503 on GET /employees/E-4242")]})
+    with pytest.raises(TransientError) as info:
+        await handle(given(), job(), deps(tmp_path, hr=hr))
+    assert "fetching employee E-4242 failed" in info.value.message
 
 
-def test_every_bad_field_is_named_and_no_value_reaches_the_message() -> None:
-    bad = employee(email="grace.hopper-at-example.com", startDate=None, fullName="   ")
-    with pytest.raises(ContractDataInvalid) as info:
-        map_employee(bad, NDA, "high")
-    error = info.value
-    assert error.fields == ["employee_email", "employee_name", "start_date"]
-    assert error.message.startswith("employee E-1 does not fit template nda-001 v3: ")
-    for name in ("employee.email", "employee.startDate", "employee.fullName"):
-        assert name in error.message
-    assert "grace.hopper-at-example.com" not in error.message
+@pytest.mark.parametrize("variables", [{}, {"employeeId": "../etc"}, {"employeeId": ""}])
+async def test_a_missing_or_malformed_employee_id_is_a_bpmn_error_naming_the_field(tmp_path: Path,
+                                                                                   variables: dict) -> None:  # fmt: skip
+    from types import SimpleNamespace
 
-
-async def test_handle_builds_the_request_from_the_template_it_fetched(tmp_path: Path) -> None:
-    provider = FakeProvider(templates={"nda-001": NDA, "nda-002": one_field("employee_name", "string")})
-    data = BuildPayloadInput.model_validate({"employee": {**RECORD, "salary": 1}, "templateId": "nda-002"})
-
-    out = await handle(data, job(), deps(tmp_path, provider))
-
-    assert provider.called("get_template") == ["nda-002"]
-    request = out.contract_request
-    assert (request.template_id, request.template_version) == ("t-1", "1")
-    assert request.data == {"employee_name": "Grace Hopper"}
-    assert request.metadata == {"request_id": "E-1", "initiated_by": "HR_TEST", "template_version": "1"}
-    assert set(out.model_dump(by_alias=True)["contractRequest"]) == {"templateId", "templateVersion", "data", "metadata"}
-
-
-async def test_handle_raises_for_bad_data_after_fetching_the_template(tmp_path: Path) -> None:
-    provider = FakeProvider()
-    data = BuildPayloadInput.model_validate({"employee": {**RECORD, "email": "nope"}})
-    with pytest.raises(ContractDataInvalid) as info:
-        await handle(data, job(), deps(tmp_path, provider))
-    assert info.value.fields == ["employee_email"]
-    assert provider.called("get_template") == ["nda-001"]  # the default template
+    fake_job = SimpleNamespace(variables=variables, key=1, process_instance_key=2, bpmn_process_id="employee-nda",
+                               element_id="build_payload", retries=3, deadline=0)  # fmt: skip
+    command = await decide(SPEC, fake_job, deps(tmp_path))
+    assert command.code == "CONTRACT_DATA_INVALID"  # type: ignore[union-attr]
+    assert command.variables["contractError"]["fields"] == ["employeeId"]  # type: ignore[union-attr]

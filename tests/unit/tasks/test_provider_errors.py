@@ -66,7 +66,7 @@ async def test_429_beyond_the_deadline_hands_the_job_back_without_spending_a_ret
         await call_provider(call, job(30), "generating nda-001", sleep=sleeps)
     assert sleeps.waits == []
     assert (err.value.retry_after, err.value.spend_retry) == (120, False)
-    assert err.value.message == "contract provider rate-limited generating nda-001; retrying after 120s"
+    assert err.value.message == "contract provider: generating nda-001 was rate-limited; retrying after 120s"
 
 
 async def test_the_deadline_margin_counts() -> None:

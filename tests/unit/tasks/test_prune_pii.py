@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from workers.config import PiiSettings
-from workers.tasks.build_payload import ContractRequest
+from workers.tasks.prune_pii import ContractRequest
 from workers.tasks.prune_pii import PruneInput, handle, prune
 
 from .fakes import job

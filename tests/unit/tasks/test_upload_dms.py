@@ -117,3 +117,47 @@ async def test_a_document_over_the_size_cap_is_not_stored(tmp_path: Path) -> Non
     with pytest.raises(TransientError):
         await handle(given(), job(), deps(tmp_path, provider, dms))
     assert dms.called("store") == []
+
+
+# -- employee-nda v2: the metadata is decided inside the task from the HR record (claim check) ---------
+
+
+def by_id(doc_id: str = "doc-1", employee_id: str = "E-4242") -> UploadInput:
+    return UploadInput.model_validate({"docId": doc_id, "employeeId": employee_id, "templateId": "nda-001"})
+
+
+async def test_the_metadata_is_pruned_from_the_hr_record_fetched_by_id(tmp_path: Path) -> None:
+    from .fakes import GRACE, FakeHr
+
+    hr, dms = FakeHr(), FakeDms()
+    out = await handle(by_id(), job(), deps(tmp_path, dms=dms, hr=hr))
+
+    assert hr.called("get_employee") == ["E-4242"]
+    (stored,) = dms.called("store")
+    metadata = stored["metadata"]
+    # PiiSettings' default allow-list for nda-001: employee_name, start_date, confidentiality_level.
+    assert {k: metadata[k] for k in ("employee_name", "start_date", "confidentiality_level")} == {
+        "employee_name": "Grace Hopper", "start_date": "2027-01-04", "confidentiality_level": "high"}  # fmt: skip
+    assert metadata["request_id"] == "E-4242" and metadata["doc_id"] == "doc-1"
+    assert GRACE["email"] not in metadata.values() and GRACE["homeAddress"] not in metadata.values()
+    assert stored["filename"] == "E-4242_NDA.pdf"
+    assert out.dropped_fields == ["employee_email", "job_title"]
+    assert "Grace" not in out.model_dump_json(by_alias=True)
+
+
+async def test_an_employee_gone_from_hr_is_filed_with_our_ids_only(tmp_path: Path) -> None:
+    dms = FakeDms()
+    await handle(by_id(employee_id="E-0000"), job(), deps(tmp_path, dms=dms))
+    (stored,) = dms.called("store")
+    # confidentiality_level is the instance's choice, not the record's
+    assert set(stored["metadata"]) == {"request_id", "initiated_by", "template_version", "template_id", "doc_id",
+                                       "sha256", "confidentiality_level"}  # fmt: skip
+
+
+async def test_a_document_already_filed_needs_no_hr_record(tmp_path: Path) -> None:
+    from .fakes import FakeHr
+
+    hr = FakeHr()
+    dms = FakeDms(stored={"doc-1": StoredDocument("doc-1", "fake://doc-1/x.pdf", 3, "abc")})
+    out = await handle(by_id(), job(), deps(tmp_path, dms=dms, hr=hr))
+    assert out.dms_document.already_existed and hr.called("get_employee") == []
