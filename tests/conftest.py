@@ -38,6 +38,8 @@ class Engine:
     address: str
     source: str  # "external", "testcontainers", "local-broker", "local-full"
     rest_url: str | None = None
+    # The search engine the exporter writes to (full profile): where every record of the engine is kept.
+    search_url: str | None = None
 
 
 def _progress(msg: str) -> None:
@@ -69,7 +71,8 @@ def _local(profile: str, name: str, ports: Ports) -> Iterator[Engine]:
     stack = LocalStack(profile, devstack(), name=name, ports=ports, progress=_progress)  # type: ignore[arg-type]
     stack.start()
     try:
-        yield Engine(stack.gateway_address, f"local-{profile}", stack.rest_url)
+        search = f"http://127.0.0.1:{ports.opensearch}" if profile == "full" else None
+        yield Engine(stack.gateway_address, f"local-{profile}", stack.rest_url, search)
     finally:
         stack.stop()
 
@@ -97,7 +100,8 @@ def engine() -> Iterator[Engine]:
 def full_engine() -> Iterator[Engine]:
     """Broker + Operate + Tasklist on OpenSearch, for tests of what an operator sees."""
     if os.environ.get("ZEEBE_ADDRESS") and os.environ.get("CAMUNDA_REST_URL"):
-        yield Engine(os.environ["ZEEBE_ADDRESS"], "external", os.environ["CAMUNDA_REST_URL"])
+        yield Engine(os.environ["ZEEBE_ADDRESS"], "external", os.environ["CAMUNDA_REST_URL"],
+                     os.environ.get("CAMUNDA_SEARCH_URL"))
         return
     yield from _local("full", f"test-full{_SUFFIX}", FULL_PORTS)
 

@@ -12,11 +12,28 @@ from pyzeebe import ZeebeClient, create_insecure_channel
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 
 
+async def deploy_all(client: ZeebeClient, timeout: float = 120.0) -> None:
+    """Deploy ``bpmn/``; a gateway that times out or is not ready yet (a busy machine, a broker that has
+    just become leader) is asked again until ``timeout``: deploying is idempotent."""
+    from pyzeebe.errors import ZeebeBackPressureError, ZeebeDeadlineExceeded, ZeebeGatewayUnavailableError
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            await client.deploy_resource(*[str(p) for p in sorted(BPMN_DIR.glob("*.bpmn"))])
+            return
+        except (ZeebeDeadlineExceeded, ZeebeGatewayUnavailableError, ZeebeBackPressureError):
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(2.0)
+
+
 @pytest.fixture(scope="session")
 async def zeebe_client(zeebe_address: str) -> AsyncIterator[ZeebeClient]:
     channel = create_insecure_channel(grpc_address=zeebe_address)
-    client = ZeebeClient(channel)
-    await client.deploy_resource(*[str(p) for p in sorted(BPMN_DIR.glob("*.bpmn"))])
+    client = ZeebeClient(channel, max_connection_retries=-1)
+    await deploy_all(client)
     yield client
     await channel.close()
 

@@ -1,5 +1,10 @@
-"""The NDA flow's surroundings for e2e tests: sandbox provider, bridge and workers on real loopback HTTP,
-against a real engine. Only the engine address differs between the broker and the full profile."""
+"""The NDA flow's surroundings for e2e tests: sandbox provider, HR sandbox (BambooHR-style), bridge and
+workers on real loopback HTTP, against a real engine. Only the engine address differs between the broker
+and the full profile.
+
+Employees live in the HR sandbox (``env.add_employee``); instances carry only their id. The HR sandbox
+serves from its own thread, the bridge from the test's event loop: call the HR sandbox's control plane
+with ``await env.hr_post(...)`` (async), never with a blocking client, or its webhook cannot be answered."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from pyzeebe import ZeebeClient, ZeebeWorker, create_insecure_channel
 
 from workers.bridge.app import create_app as bridge_app
@@ -28,6 +34,9 @@ from workers.config import (
     SandboxSettings,
     WorkerSettings,
 )
+from workers.hr.settings import DEV_BAMBOOHR_API_KEY, DEV_BAMBOOHR_WEBHOOK_KEY, BambooHrSettings, HrSandboxSettings
+from workers.sandbox.bamboohr.server import HrSandboxServer
+from workers.sandbox.bamboohr.state import HrSandboxState
 from workers.sandbox.server import SandboxServer
 from workers.sandbox.state import SandboxState
 from workers.jobs.worker import JobWorker
@@ -35,15 +44,23 @@ from workers.tasks.deps import Deps, build_deps
 from workers.worker import build_worker
 from workers.zeebe import CHANNEL_OPTIONS
 
+# An HR record with BambooHR's field names; every value but the id is personal data the engine must never see.
 EMPLOYEE = {
-    "id": "E-4242",
-    "fullName": "Grace Hopper",
-    "email": "grace.hopper@example.com",
-    "startDate": "2027-01-04",
+    "firstName": "Grace",
+    "lastName": "Hopper",
+    "workEmail": "grace.hopper@example.com",
+    "hireDate": "2027-01-04",
     "jobTitle": "Rear Admiral",
-    "homeAddress": "1 Navy Yard, Arlington",
-    "salary": 123456,
+    "department": "Navy",
+    "address1": "1 Navy Yard",
+    "city": "Arlington",
+    "dateOfBirth": "1906-12-09",
+    "ssn": "000-42-4242",
+    "payRate": "98765.43 USD",
 }
+# What must never show up in a variable, a log line or an exported record.
+PERSONAL_VALUES = ("Grace Hopper", "grace.hopper@example.com", "1 Navy Yard", "Arlington", "1906-12-09",
+                   "000-42-4242", "98765.43 USD")  # fmt: skip
 
 
 def free_port() -> int:
@@ -77,6 +94,8 @@ class NdaEnv:
     address: str
     client: ZeebeClient
     sandbox: SandboxServer
+    hr: HrSandboxServer
+    hr_settings: BambooHrSettings
     bridge_url: str
     provider_settings: ProviderSettings
     dms_root: Path
@@ -94,6 +113,26 @@ class NdaEnv:
 
     def faults(self, **knobs: Any) -> None:
         self.state.set_faults(knobs)
+
+    @property
+    def hr_state(self) -> HrSandboxState:
+        return self.hr.state
+
+    def add_employee(self, employee_id: str, **changes: Any) -> str:
+        """Put an employee into the HR sandbox (``None`` leaves a field out); returns the id."""
+        record = {k: v for k, v in {**EMPLOYEE, **changes}.items() if v is not None}
+        self.hr_state.put_employee(employee_id, record)
+        return employee_id
+
+    def hr_record(self, employee_id: str) -> dict[str, Any]:
+        return dict(self.hr_state.employees.get(employee_id, {}))
+
+    async def hr_post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The HR sandbox's control plane (``/_sandbox/hire``, ``/_sandbox/webhooks/send``, ...)."""
+        async with httpx.AsyncClient(base_url=self.hr.base_url, timeout=60, trust_env=False) as http:
+            response = await http.post(path, json=body)
+        response.raise_for_status()
+        return response.json()
 
     async def start_worker(self) -> None:
         self.worker = build_worker(self.channel, self.deps, self.worker_settings)
@@ -123,6 +162,8 @@ class NdaEnv:
             "CONTRACTIZE_CALLBACK_URL": self.provider_settings.callback_url,
             "CONTRACTIZE_TIMEOUT_S": str(self.provider_settings.timeout_s),
             "DMS_ROOT": str(self.dms_root),
+            "BAMBOOHR_BASE_URL": self.hr_settings.base_url,
+            "BAMBOOHR_COMPANY": self.hr_settings.company,
             "WORKER_RETRY_BACKOFF_SCALE": str(self.worker_settings.retry_backoff_scale),
             "WORKER_JOB_TIMEOUT_MS": json.dumps(self.worker_settings.job_timeout_ms),
         }
@@ -145,16 +186,22 @@ async def nda_env(address: str, tmp: Path, **worker_overrides: Any):
         client_secret=DEV_CLIENT_SECRET,
         webhook_secret=DEV_WEBHOOK_SECRET,
     )
+    hr = HrSandboxServer(HrSandboxSettings(
+        webhook_url=f"http://127.0.0.1:{bridge_port}/webhooks/bamboohr", api_key=DEV_BAMBOOHR_API_KEY,
+        webhook_private_key=DEV_BAMBOOHR_WEBHOOK_KEY, company="sandbox", company_id="1",
+    ), HrSandboxState(), port=0).start()  # fmt: skip
+    hr_settings = BambooHrSettings(base_url=hr.base_url, company="sandbox", company_id="1", timeout_s=5.0,
+                                   api_key=DEV_BAMBOOHR_API_KEY, webhook_private_key=DEV_BAMBOOHR_WEBHOOK_KEY)  # fmt: skip
     channel = create_insecure_channel(grpc_address=address, channel_options=CHANNEL_OPTIONS)
     client = ZeebeClient(channel, max_connection_retries=-1)  # pyzeebe's default 10 closes the shared channel
-    verifiers = build_verifiers(provider_settings, dev=True)
+    verifiers = build_verifiers(provider_settings, dev=True, hr=hr_settings)
     bridge = BridgeServer(
         bridge_app(ZeebePublisher(client), verifiers, BridgeSettings(port=bridge_port)),
         port=bridge_port,
     )
     await bridge.astart()
     dms_root = tmp / "dms"
-    deps = build_deps(provider_settings, DmsSettings(root=dms_root), PiiSettings())
+    deps = build_deps(provider_settings, DmsSettings(root=dms_root), PiiSettings(), hr_settings=hr_settings)
     worker_settings = WorkerSettings(**{
         "name": "e2e-nda",
         # ~0: no retry back-off in the engine. On 8.6.0 a job failed *with* a back-off is sometimes never
@@ -163,8 +210,8 @@ async def nda_env(address: str, tmp: Path, **worker_overrides: Any):
         "job_timeout_ms": {"contract.generate": 8_000},
         **worker_overrides,
     })
-    env = NdaEnv(address, client, sandbox, f"http://127.0.0.1:{bridge_port}", provider_settings, dms_root, deps,
-                 channel, worker_settings, collector)  # fmt: skip
+    env = NdaEnv(address, client, sandbox, hr, hr_settings, f"http://127.0.0.1:{bridge_port}", provider_settings,
+                 dms_root, deps, channel, worker_settings, collector)  # fmt: skip
     await env.start_worker()
     try:
         yield env
@@ -172,6 +219,7 @@ async def nda_env(address: str, tmp: Path, **worker_overrides: Any):
         await env.stop_worker()
         await bridge.astop()
         sandbox.stop()
+        hr.stop()
         await deps.aclose()
         await channel.close()
         logging.getLogger().removeHandler(collector)

@@ -1,5 +1,7 @@
 """The shipped employee-nda.bpmn on the real engine, with real HTTP on loopback:
-sandbox provider -> signed webhook -> bridge -> Zeebe message -> workers -> filesystem DMS."""
+HR sandbox (record by id) -> sandbox provider -> signed webhook -> bridge -> Zeebe message -> workers ->
+filesystem DMS -> HR record updated. Instances start here by API with ``employeeId`` (the hire webhook
+way in is ``test_hr_intake.py``)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.e2e.conftest import eventually, instance_log
-from tests.e2e.nda_env import EMPLOYEE, NdaEnv, nda_env
+from tests.e2e.nda_env import PERSONAL_VALUES, NdaEnv, nda_env
 from workers import signing
 from workers.config import DEV_CLIENT_SECRET, DEV_WEBHOOK_SECRET
 
@@ -35,8 +37,9 @@ def clean_faults(env: NdaEnv):
     env.state.reset()
 
 
-def employee(n: str, **changes) -> dict:
-    return {**EMPLOYEE, "id": f"E-{n}", **changes}
+def employee(env: NdaEnv, n: str, **changes) -> str:
+    """A new hire in the HR sandbox; the instance gets only the id."""
+    return env.add_employee(f"E-{n}", **changes)
 
 
 async def run(env: NdaEnv, variables: dict, timeout_s: int = 180):
@@ -45,7 +48,7 @@ async def run(env: NdaEnv, variables: dict, timeout_s: int = 180):
 
 
 async def test_happy_path_files_the_pdf_with_pruned_metadata(env: NdaEnv) -> None:
-    result = await run(env, {"employee": employee("100")})
+    result = await run(env, {"employeeId": employee(env, "100")})
     v = result.variables
     doc_id = v["documentId"]
     assert v["dmsLocation"].endswith(".pdf")
@@ -61,14 +64,21 @@ async def test_happy_path_files_the_pdf_with_pruned_metadata(env: NdaEnv) -> Non
     }
     flat = json.dumps(metadata)
     assert "grace.hopper@example.com" not in flat  # not on the allow-list
-    assert "Arlington" not in flat and "123456" not in flat
+    assert "Arlington" not in flat and "98765.43" not in flat and "1906-12-09" not in flat
     assert "employee_email" in v["droppedFields"]
     assert len(env.documents_for("E-100")) == 1
+    # the result went back to the HR record, once
+    record = env.hr_record("E-100")
+    assert record["customNDAStatus"] == f"nda-001 filed (document {doc_id})"
+    assert record["customNDADocument"] == v["dmsLocation"]
+    assert env.hr_state.updates_of("E-100") == 1
+    assert v["hrSync"] == {"system": "bamboohr", "outcome": "filed",
+                           "fieldsWritten": ["customNDADocument", "customNDAStatus"]}  # fmt: skip
 
 
 async def test_webhook_before_the_catch_event_still_correlates(env: NdaEnv) -> None:
     env.faults(webhook_early=True)
-    result = await run(env, {"employee": employee("101")})
+    result = await run(env, {"employeeId": employee(env, "101")})
     assert result.variables["dmsLocation"]
     doc = env.documents_for("E-101")[0]
     assert doc["webhook_successes"] >= 1
@@ -76,7 +86,7 @@ async def test_webhook_before_the_catch_event_still_correlates(env: NdaEnv) -> N
 
 async def test_same_webhook_three_times_gives_one_correlation_and_one_completion(env: NdaEnv) -> None:
     env.faults(webhook_duplicates=2)
-    result = await run(env, {"employee": employee("102")})
+    result = await run(env, {"employeeId": employee(env, "102")})
     doc_id = result.variables["documentId"]
     # all three deliveries were answered 2xx (the bridge saw duplicates and Zeebe dropped them)
     async def delivered_three_times():
@@ -97,7 +107,7 @@ async def test_same_webhook_three_times_gives_one_correlation_and_one_completion
 async def test_bad_or_stale_webhook_is_refused_and_publishes_nothing(env: NdaEnv, problem: str) -> None:
     env.faults(webhook_enabled=False)
     instance = await env.client.run_process(
-        "employee-nda", variables={"employee": employee(f"103{problem[0]}"), "reconcileAfter": "PT10M"}
+        "employee-nda", variables={"employeeId": employee(env, f"103{problem[0]}"), "reconcileAfter": "PT10M"}
     )
 
     async def generated():
@@ -125,26 +135,30 @@ async def test_bad_or_stale_webhook_is_refused_and_publishes_nothing(env: NdaEnv
         return list(env.dms_root.glob(f"{doc['doc_id']}/*.pdf"))
 
     await eventually(filed, timeout=60)
-    # the document filed is the one this instance asked for (its idempotency key names the instance)
-    assert record.idempotency_key == f"cw-{instance.process_instance_key}-nda-001", record.idempotency_key
+    # the document filed is the one generated for this employee (its external id names employee and template)
+    assert record.idempotency_key == f"cw-emp-E-103{problem[0]}-nda-001", record.idempotency_key
+    assert instance.process_instance_key > 0
     assert len(env.documents_for(f"E-103{problem[0]}")) == 1
 
 
 async def test_invalid_employee_ends_on_the_error_path_naming_the_fields(env: NdaEnv) -> None:
-    bad = employee("104", email="not-an-email", startDate=None)
-    result = await run(env, {"employee": bad})
+    bad = employee(env, "104", workEmail="not-an-email", hireDate=None)
+    result = await run(env, {"employeeId": bad})
     error = result.variables["contractError"]
     assert error["code"] == "CONTRACT_DATA_INVALID"
-    assert "employee.email" in error["message"] and "employee.startDate" in error["message"]
+    assert "HR record email" in error["message"] and "HR record startDate" in error["message"]
     assert "not-an-email" not in error["message"]
     assert sorted(error["fields"]) == ["employee_email", "start_date"]
     assert "documentId" not in result.variables
     assert env.documents_for("E-104") == []
+    # HR learns why, by field name
+    assert env.hr_record("E-104")["customNDAStatus"] == "nda-001 rejected (invalid or missing: employee_email, start_date)"
+    assert result.variables["hrSync"]["outcome"] == "rejected"
 
 
 async def test_provider_5xx_twice_then_ok_completes(env: NdaEnv) -> None:
     env.faults(fail_next={"status": 503, "count": 2, "path_prefix": "/v1/generate"})
-    result = await run(env, {"employee": employee("105")})
+    result = await run(env, {"employeeId": employee(env, "105")})
     assert result.variables["dmsLocation"]
     assert env.state.counters["faults_injected"] == 2
     assert len(env.documents_for("E-105")) == 1
@@ -152,7 +166,7 @@ async def test_provider_5xx_twice_then_ok_completes(env: NdaEnv) -> None:
 
 async def test_rate_limit_is_waited_out_without_failing_the_job(env: NdaEnv) -> None:
     env.faults(rate_limit_next={"count": 1, "retry_after": 1})
-    result = await run(env, {"employee": employee("106")})
+    result = await run(env, {"employeeId": employee(env, "106")})
     assert result.variables["dmsLocation"]
     assert env.state.counters["faults_injected"] == 1  # the 429 was answered
     events = [line["event"] for line in instance_log(env.logs.lines, result.process_instance_key)]
@@ -162,22 +176,23 @@ async def test_rate_limit_is_waited_out_without_failing_the_job(env: NdaEnv) -> 
 
 async def test_late_webhook_is_reconciled_by_asking_the_provider(env: NdaEnv) -> None:
     env.faults(webhook_enabled=False)
-    result = await run(env, {"employee": employee("107"), "reconcileAfter": "PT2S"})
+    result = await run(env, {"employeeId": employee(env, "107"), "reconcileAfter": "PT2S"})
     assert result.variables["dmsLocation"]
     assert result.variables["reconcileAttempts"] >= 1
 
 
 async def test_worker_killed_mid_generate_leaves_exactly_one_document(env: NdaEnv) -> None:
     await env.stop_worker()
-    worker_env = {**os.environ, **env.worker_env(), "WORKER_JOB_TIMEOUT_MS": json.dumps({"contract.generate": 4000})}
+    worker_env = {**os.environ, **env.worker_env(), "WORKER_JOB_TIMEOUT_MS": json.dumps({"contract.generate": 9000})}
     cmd = [sys.executable, "-m", "workers.cli", "--log-json", "worker"]
     first = subprocess.Popen(cmd, env=worker_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     second = None
     try:
         # every provider response is held 2 s after the provider did the work: the kill lands while the
-        # document exists at the provider but the worker has not completed its job
+        # document exists at the provider but the worker has not completed its job (generate makes three
+        # provider calls: look-up, template, create; its 9 s job timeout leaves room for the 6 s they take)
         env.faults(timeout_next={"count": 50, "seconds": 2, "when": "after"})
-        instance = await env.client.run_process("employee-nda", variables={"employee": employee("108")})
+        instance = await env.client.run_process("employee-nda", variables={"employeeId": employee(env, "108")})
 
         async def created():
             return env.documents_for("E-108")
@@ -196,8 +211,9 @@ async def test_worker_killed_mid_generate_leaves_exactly_one_document(env: NdaEn
         docs = env.documents_for("E-108")
         assert len(docs) == 1, docs
         record = env.state.documents[docs[0]["doc_id"]]
-        assert record.idempotency_key == f"cw-{instance.process_instance_key}-nda-001", record.idempotency_key
+        assert record.idempotency_key == "cw-emp-E-108-nda-001", record.idempotency_key
         assert len(list(env.dms_root.glob(f"{docs[0]['doc_id']}/*.pdf"))) == 1
+        assert instance.process_instance_key > 0
     finally:
         for proc in (first, second):
             if proc and proc.poll() is None:
@@ -208,19 +224,20 @@ async def test_worker_killed_mid_generate_leaves_exactly_one_document(env: NdaEn
 
 async def test_no_token_secret_or_unlisted_pii_in_variables_or_logs(env: NdaEnv) -> None:
     env.logs.lines.clear()
-    result = await run(env, {"employee": employee("109")})
+    result = await run(env, {"employeeId": employee(env, "109")})
     variables = json.dumps(result.variables)
-    for forbidden in ("grace.hopper@example.com", "Arlington", "123456", DEV_CLIENT_SECRET, DEV_WEBHOOK_SECRET):
+    for forbidden in (*PERSONAL_VALUES, DEV_CLIENT_SECRET, DEV_WEBHOOK_SECRET):
         assert forbidden not in variables, forbidden
     tokens = list(env.state.tokens)
     assert tokens, "the sandbox issued tokens"
     logs = env.logs.text()
     assert "job_completed" in logs  # the collector did see the worker's lines
-    for forbidden in ["grace.hopper@example.com", "Arlington", DEV_CLIENT_SECRET, DEV_WEBHOOK_SECRET, *tokens]:
+    for forbidden in [*PERSONAL_VALUES, DEV_CLIENT_SECRET, DEV_WEBHOOK_SECRET, *tokens]:
         assert forbidden not in logs, f"{forbidden[:6]}… leaked into the logs"
         assert forbidden not in variables
-    assert result.variables["employee"] == {"id": "E-109"}
-    assert result.variables.get("contractRequest") is None
+    # the claim check: the instance never held the record, not even pruned
+    assert result.variables["employeeId"] == "E-109"
+    assert "employee" not in result.variables and "contractRequest" not in result.variables
     assert set(result.variables["providerToken"]) == {"provider", "expiresAt", "scopes"}
 
 

@@ -31,7 +31,7 @@ from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
 from tests.conftest import _SUFFIX, SLOT
 from tests.e2e.conftest import BPMN_DIR, eventually
-from tests.e2e.nda_env import EMPLOYEE, nda_env
+from tests.e2e.nda_env import nda_env
 from workers.config import devstack
 from workers.devstack.stack import LocalStack, Ports
 from workers.zeebe import CHANNEL_OPTIONS
@@ -49,7 +49,7 @@ FAST_START = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 # (over 20 s here), which an orchestrator would cut short the same way.
 STOP_GRACE_S = 5.0
 TASK_TYPES = ("contract.build-payload", "contract.get-token", "contract.generate", "contract.check-status",
-              "contract.prune-pii", "contract.upload-dms")  # fmt: skip
+              "contract.upload-dms", "contract.hr-sync")  # fmt: skip
 
 
 def _progress(msg: str) -> None:
@@ -99,7 +99,7 @@ async def _create(client: ZeebeClient, variables: dict[str, Any]) -> int:
             return (await client.run_process("employee-nda", variables=variables)).process_instance_key
         except (ZeebeBackPressureError, ZeebeGatewayUnavailableError):
             await asyncio.sleep(0.5)
-    raise AssertionError(f"the broker did not accept instance {variables['employee']['id']} for 30s")
+    raise AssertionError(f"the broker did not accept instance {variables['employeeId']} for 30s")
 
 
 async def _active(stub: GatewayStub, key: int) -> bool | str:
@@ -137,9 +137,8 @@ async def test_200_instances_complete_through_12_broker_restarts(restart_stack: 
         restart_s: list[float] = []
         for wave, size in enumerate(waves):
             for _ in range(size):
-                employee_id = f"E-R{len(keys):03d}"
-                variables = {"employee": {**EMPLOYEE, "id": employee_id}, "reconcileAfter": "PT5S",
-                             "maxReconcileAttempts": 100}  # fmt: skip
+                employee_id = env.add_employee(f"E-R{len(keys):03d}")
+                variables = {"employeeId": employee_id, "reconcileAfter": "PT5S", "maxReconcileAttempts": 100}
                 keys[await _create(client, variables)] = employee_id
             if wave == RESTARTS:
                 break
@@ -178,10 +177,10 @@ async def test_200_instances_complete_through_12_broker_restarts(restart_stack: 
         # the same worker object served throughout, and its loop is still running
         assert env.worker is worker and not work.done(), "the worker was replaced or its loop ended"
 
-        # nothing duplicated at the provider: exactly one document per instance (by idempotency key)
+        # nothing duplicated at the provider: exactly one document per instance (by its external id)
         records = list(env.state.documents.values())
         by_key = sorted(r.idempotency_key or "" for r in records)
-        assert by_key == sorted(f"cw-{k}-nda-001" for k in keys), f"{len(records)} provider documents"
+        assert by_key == sorted(f"cw-emp-{e}-nda-001" for e in keys.values()), f"{len(records)} provider documents"
 
         # ... nor in the DMS: exactly 200 documents, one PDF each, one per employee id (so: every instance
         # ended on the "NDA filed" path, since nothing else writes to the DMS)
@@ -190,5 +189,9 @@ async def test_200_instances_complete_through_12_broker_restarts(restart_stack: 
         assert all(len(list(p.glob("*.pdf"))) == 1 for p in stored), [p.name for p in stored if len(list(p.glob("*.pdf"))) != 1]
         filed_for = sorted(env.dms_metadata(p.name)["metadata"]["request_id"] for p in stored)
         assert filed_for == sorted(keys.values())
+        # ... and every HR record says so (the last step of the "NDA filed" path)
+        unsynced = [e for e in keys.values()
+                    if not env.hr_record(e).get("customNDAStatus", "").startswith("nda-001 filed")]
+        assert unsynced == [], f"{len(unsynced)} HR records without the filed NDA, e.g. {unsynced[:5]}"
         _progress(f"done in {time.monotonic() - started:.0f}s")
     await channel.close()
