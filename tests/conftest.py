@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,6 +20,9 @@ import pytest
 from workers import logs
 from workers.config import devstack
 from workers.devstack.stack import LocalStack, Ports
+
+# When this test session began (epoch ms): records an engine kept from earlier sessions are older.
+SESSION_STARTED_MS = int(time.time() * 1000)
 
 # CW_TEST_SLOT (0-4) gives one of several people or checkouts on a machine its own ports and run dirs,
 # so e2e suites can run side by side without reaping each other's JVMs.
