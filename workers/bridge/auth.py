@@ -19,15 +19,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from starlette.requests import ClientDisconnect, Request
 
-from workers.bridge.sources import BambooHrSource, ContractizeSource, WebhookSource, as_source
-from workers import config
+from workers.bridge.sources import WebhookSource, as_source
 from workers.config import BridgeSettings, ProviderSettings
-from workers.secret_checks import hr_webhook_verifier, webhook_verifier
 from workers.signing import SignatureError, WebhookVerifier
 
 if TYPE_CHECKING:
@@ -56,15 +54,27 @@ def provider_name(provider: ProviderSettings) -> str:
     return DEFAULT_PROVIDER
 
 
-def build_verifiers(provider: ProviderSettings, *, dev: bool, hr: "BambooHrSettings | None" = None
-                    ) -> dict[str, WebhookSource]:  # fmt: skip
-    """``{path segment: source}`` for the bridge; raises ``SecretProblem`` naming the bad variable."""
-    hr = config.bamboohr() if hr is None else hr
-    return {
-        provider_name(provider): ContractizeSource(webhook_verifier(provider, dev=dev)),
-        HR_SOURCE: BambooHrSource(hr_webhook_verifier(hr, dev=dev), company_id=hr.company_id,
-                                  start_on_update_fields=list(hr.start_on_update_fields)),  # fmt: skip
-    }
+def build_verifiers(provider: ProviderSettings | None = None, *, dev: bool, hr: "BambooHrSettings | None" = None,
+                    settings: Mapping[str, Any] | None = None) -> dict[str, WebhookSource]:  # fmt: skip
+    """``{path segment: source}`` for every plug-in that sends webhooks (``workers.plugins``); raises
+    ``SecretProblem`` naming the bad variable. ``provider`` / ``hr`` / ``settings`` (by plug-in name)
+    replace a plug-in's own settings (tests, the dev runner)."""
+    from workers.plugins import plugins
+
+    overrides: dict[str, Any] = dict(settings or {})
+    if provider is not None:
+        overrides[DEFAULT_PROVIDER] = provider
+    if hr is not None:
+        overrides[HR_SOURCE] = hr
+    sources: dict[str, WebhookSource] = {}
+    for plugin in plugins():
+        if plugin.source is None:
+            continue
+        own = overrides[plugin.name] if plugin.name in overrides else plugin.settings()
+        # Contractize calls back on the path its callback URL names; every other sender on its own name.
+        segment = provider_name(own) if plugin.name == DEFAULT_PROVIDER else plugin.name
+        sources[segment] = plugin.source(own, dev)
+    return sources
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from workers import config
 from workers.config import PROJECT_ROOT, ZeebeSettings
 from workers.devstack.stack import LocalStack
 from workers.serving import embedded_server
-from workers.signing import WebhookVerifier
 
 Progress = Callable[[str], None]
 
@@ -36,8 +35,8 @@ def run_dev(profile: str, *, demo: bool, exit_after_demo: bool, progress: Progre
 
     # Development mode: the sandbox's development secrets are allowed (and used when none is set); a set
     # but empty or malformed secret still stops here, before any JVM starts.
-    verifiers = build_verifiers(config.provider(), dev=True, hr=hr_settings())
-    check_worker(dev=True, hr=hr_settings())
+    verifiers = build_verifiers(dev=True)
+    check_worker(dev=True)
     stack = LocalStack(profile, config.devstack(), name="dev", progress=progress)  # type: ignore[arg-type]
     try:
         stack.start()
@@ -50,14 +49,12 @@ def run_dev(profile: str, *, demo: bool, exit_after_demo: bool, progress: Progre
 
 
 async def _serve_all(
-    stack: LocalStack, verifiers: Mapping[str, WebhookVerifier], *, demo: bool, exit_after_demo: bool,
+    stack: LocalStack, verifiers: Mapping[str, Any], *, demo: bool, exit_after_demo: bool,
     progress: Progress,
 ) -> None:  # fmt: skip
     from workers.bridge.app import create_app as bridge_app
     from workers.bridge.publisher import ZeebePublisher
-    from workers.sandbox.app import create_app as sandbox_app
-    from workers.sandbox.bamboohr.app import create_app as hr_sandbox_app
-    from workers.sandbox.bamboohr.state import HrSandboxState
+    from workers.plugins import plugins
     from workers.tasks.deps import build_deps
     from workers.worker import build_worker
     from workers.zeebe import create_channel, deployed_processes
@@ -69,19 +66,16 @@ async def _serve_all(
 
     channel = create_channel(ZeebeSettings(zeebe_address=stack.gateway_address))
     client = ZeebeClient(channel, max_connection_retries=-1)
-    sandbox_settings, bridge_settings = config.sandbox(), config.bridge()
-    hr_sandbox_settings = config.hr_sandbox()
-    if "webhook_url" not in hr_sandbox_settings.model_fields_set:
-        hr_sandbox_settings = hr_sandbox_settings.model_copy(
-            update={"webhook_url": f"http://{bridge_settings.host}:{bridge_settings.port}/webhooks/bamboohr"})
-    sandbox = embedded_server(sandbox_app(sandbox_settings), sandbox_settings.host, sandbox_settings.port)
-    hr_sandbox = embedded_server(hr_sandbox_app(hr_sandbox_settings, HrSandboxState()), hr_sandbox_settings.host,
-                                 hr_sandbox_settings.port)  # fmt: skip
+    bridge_settings = config.bridge()
+    bridge_url = f"http://{bridge_settings.host}:{bridge_settings.port}"
+    # One simulator per plug-in (workers.plugins), each on its own port, calling back on the bridge.
+    specs = {p.name: p.sandbox(p.settings(), bridge_url) for p in plugins() if p.sandbox is not None}
+    sandboxes = [embedded_server(spec.app, spec.host, spec.port) for spec in specs.values()]
     bridge = embedded_server(bridge_app(ZeebePublisher(client), verifiers, bridge_settings),
                              bridge_settings.host, bridge_settings.port)  # fmt: skip
-    deps = build_deps(hr_settings=hr_settings())
+    deps = build_deps()
     worker = build_worker(channel, deps, config.worker())
-    servers = (sandbox, hr_sandbox, bridge)
+    servers = (*sandboxes, bridge)
     tasks = [asyncio.create_task(server.serve()) for server in servers]
     try:
         while not all(server.started for server in servers):
@@ -91,9 +85,9 @@ async def _serve_all(
                         raise t.exception()  # type: ignore[misc]
                 raise RuntimeError("a sandbox or the bridge could not start (port in use?)")
             await asyncio.sleep(0.05)
-        progress(f"sandbox provider on http://{sandbox_settings.host}:{sandbox_settings.port}")
-        progress(f"HR sandbox (BambooHR-style) on http://{hr_sandbox_settings.host}:{hr_sandbox_settings.port}")
-        progress(f"webhook bridge on http://{bridge_settings.host}:{bridge_settings.port}")
+        for spec in specs.values():
+            progress(f"{spec.label} on http://{spec.host}:{spec.port}")
+        progress(f"webhook bridge on {bridge_url} (POST /webhooks/{{{', '.join(sorted(verifiers))}}})")
         tasks.append(asyncio.create_task(worker.work()))
         files = [str(p) for p in sorted((PROJECT_ROOT / "bpmn").glob("*.bpmn"))]
         deployment = await client.deploy_resource(*files)
@@ -103,7 +97,7 @@ async def _serve_all(
             progress(f"Operate:  {stack.operate_url}  (login demo / demo)")
             progress(f"Tasklist: {stack.tasklist_url}")
         if demo:
-            hr_url = f"http://{hr_sandbox_settings.host}:{hr_sandbox_settings.port}"
+            hr_url = f"http://{specs['bamboohr'].host}:{specs['bamboohr'].port}"
             tasks.append(asyncio.create_task(_demo(hr_url, deps.hr_settings, progress,
                                                    stop if exit_after_demo else None)))  # fmt: skip
         progress("running; Ctrl-C stops everything")
@@ -122,14 +116,6 @@ async def _serve_all(
         await asyncio.gather(*tasks, return_exceptions=True)
         await deps.aclose()
         await channel.close()
-
-
-def hr_settings() -> Any:
-    """The workers' HR settings: the HR sandbox's address unless BAMBOOHR_BASE_URL says otherwise."""
-    hr, sandbox = config.bamboohr(), config.hr_sandbox()
-    if "base_url" in hr.model_fields_set:
-        return hr
-    return hr.model_copy(update={"base_url": f"http://{sandbox.host}:{sandbox.port}", "company": sandbox.company})
 
 
 def profile_has_operate(stack: LocalStack) -> bool:

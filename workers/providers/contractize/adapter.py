@@ -3,7 +3,7 @@
 * Authentication: OAuth 2.0 client credentials, form-encoded to ``POST /oauth/token`` with the
   configured (least-privilege) scopes. The token lives in a ``TokenCache`` shared by every job of the
   process; a 401 from an API call invalidates it and retries the call once with a fresh token.
-* Every exchange has a total deadline, and the download is streamed, in ``contractize_http``.
+* Every exchange has a total deadline, and the download is streamed, in ``contractize.http``.
 * Errors are mapped onto the classes of ``providers.base``; their messages are written for an operator
   ("contract provider at 127.0.0.1:8091 unavailable: HTTP 503 on POST /v1/generate") and never quote a
   response body, a header, a query string, a token or a secret.
@@ -34,7 +34,7 @@ from workers.providers.base import (
     TemplateField,
     TokenInfo,
 )
-from workers.providers.contractize_http import ContractizeHttp, _host_of
+from workers.providers.contractize.http import ContractizeHttp, _host_of
 from workers.providers.tokens import CachedToken, TokenCache
 
 PROVIDER_NAME = "contractize"
