@@ -309,6 +309,6 @@ def test_hr_sandbox_server_answers_on_a_real_loopback_port() -> None:
         assert server.state.requests["GET /api/gateway.php/{company}/v1/employees/{id}/"] == {"200": 1}
     finally:
         server.stop()
-    with httpx.Client(trust_env=False, timeout=1) as client:
-        with pytest.raises(httpx.ConnectError):
+    with httpx.Client(trust_env=False, timeout=10) as client:
+        with pytest.raises(httpx.TransportError):  # refused (or, on a loaded machine, not answered)
             client.get(server.base_url + "/_sandbox/health")
