@@ -108,6 +108,9 @@ class BridgeSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8090, ge=1, le=65535)
+    # The webhook senders (plug-in names, workers.plugins) this bridge serves; unset = every plug-in that
+    # sends webhooks. Only the secrets of these are required.
+    sources: list[str] | None = None
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     # Deliveries whose signed timestamp is further than this from now are refused (replay protection).
     timestamp_tolerance_s: float = Field(default=300.0, gt=0, le=300.0)

@@ -40,7 +40,8 @@ from workers.signing import SecretInvalid, WebhookVerifier, secret_bytes
 if TYPE_CHECKING:
     from workers.hr.settings import BambooHrSettings
 
-__all__ = ["ENV_VAR", "SecretProblem", "check_worker", "dev_mode", "hr_webhook_verifier", "webhook_verifier"]
+__all__ = ["ENV_VAR", "SecretProblem", "check_worker", "checked", "dev_mode", "given", "hr_webhook_verifier",
+           "webhook_verifier"]
 
 ENV_VAR = "CONTRACT_WORKERS_ENV"
 
@@ -64,6 +65,13 @@ def _value(secret: SecretStr | str | None) -> str | None:
     if secret is None:
         return None
     return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+
+
+def checked(name: str, value: str | None, *, dev: bool, dev_secret: str | None = None) -> str:
+    """``value`` if usable (set, not blank, no surrounding whitespace, not the development value outside
+    development), else ``SecretProblem`` naming ``name``; for plug-ins' own secrets."""
+    _checked(name, value, dev=dev, dev_secret=dev_secret)
+    return value  # type: ignore[return-value]
 
 
 def _is_dev_value(key: bytes, dev_secret: str) -> bool:
@@ -110,7 +118,7 @@ def webhook_verifier(provider: ProviderSettings, *, dev: bool) -> WebhookVerifie
     return WebhookVerifier(keys)
 
 
-def _given(settings: BaseSettings, name: str) -> str | None:
+def given(settings: BaseSettings, name: str) -> str | None:
     # Settings whose default is the sandbox's development value: "not set" is told apart by what was given.
     return _value(getattr(settings, name)) if name in settings.model_fields_set else None
 
@@ -123,7 +131,7 @@ def hr_webhook_verifier(hr: "BambooHrSettings", *, dev: bool) -> Any:
     from workers.hr.settings import DEV_BAMBOOHR_WEBHOOK_KEY
     from workers.hr.signing import BambooHrVerifier
 
-    current = _given(hr, "webhook_private_key")
+    current = given(hr, "webhook_private_key")
     if current is None and dev:
         current = DEV_BAMBOOHR_WEBHOOK_KEY
     name = "BAMBOOHR_WEBHOOK_PRIVATE_KEY"
@@ -154,7 +162,7 @@ def check_worker(
     _checked("CONTRACTIZE_CLIENT_SECRET", client_secret, dev=dev, dev_secret=DEV_CLIENT_SECRET)
     if dms.kind == "http":
         _checked("DMS_TOKEN", _value(dms.token), dev=dev)
-    api_key = _given(hr, "api_key")
+    api_key = given(hr, "api_key")
     if api_key is None and dev:
         api_key = DEV_BAMBOOHR_API_KEY
     _checked("BAMBOOHR_API_KEY", api_key, dev=dev, dev_secret=DEV_BAMBOOHR_API_KEY)

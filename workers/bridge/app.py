@@ -40,7 +40,7 @@ from starlette.routing import Route
 from workers.bridge.auth import Refusal, WebhookAuthenticator
 from workers.bridge.metrics import WEBHOOKS
 from workers.bridge.publisher import MessagePublisher, PublisherBusy, PublisherUnavailable, PublishRejected
-from workers.bridge.sources import BadEvent, Ignore, WebhookSource
+from workers.bridge.sources import BadEvent, Publish, WebhookSource
 from workers.config import BridgeSettings
 from workers.signing import WebhookVerifier
 
@@ -107,22 +107,40 @@ def create_app(
             return finish(refusal.status_code, refusal.body(), fields, refusal.outcome, refusal.headers)
         source = auth.sources[provider]
         try:
-            outcome = source.translate(delivery.body, delivery.event_id)
+            # A sender may batch several events in one delivery (HubSpot): one outcome per event.
+            translate_all = getattr(source, "translate_all", None)
+            outcomes = (translate_all(delivery.body, delivery.event_id) if translate_all is not None
+                        else [source.translate(delivery.body, delivery.event_id)])  # fmt: skip
         except BadEvent as bad:
             if bad.event_type is not None:
                 fields["event_type"] = _clip(bad.event_type)
             fields["reason"] = bad.detail
             return finish(400, {"error": bad.error, "detail": bad.detail}, fields, bad.error)
-        if isinstance(outcome, Ignore):
-            fields.update(event_type=_clip(outcome.event_type), event_id=_clip(outcome.event_id))
+        to_publish = [o for o in outcomes if isinstance(o, Publish)]
+        if not to_publish:
+            if outcomes:
+                fields.update(event_type=_clip(outcomes[0].event_type), event_id=_clip(outcomes[0].event_id))
             return finish(202, {"status": "ignored"}, fields, "ignored")
-        fields.update({key: _clip(value) for key, value in outcome.log.items()})
-        name = outcome.name
-        fields["message"] = name
+        results: list[str] = []
+        for outcome in to_publish:  # in order; a failure stops here and the sender re-sends the delivery
+            fields.update({key: _clip(value) for key, value in outcome.log.items()})
+            fields["message"] = outcome.name
+            refused, result = await publish(outcome, fields)
+            if refused is not None:
+                return refused
+            results.append(result)
+        status = results[0] if len(set(results)) == 1 else "published"
+        body: dict[str, Any] = {"status": status, "message": to_publish[0].name}
+        if len(outcomes) > 1:  # a batch: say what became of each kind
+            body.update(published=results.count("published"), duplicates=results.count("duplicate"),
+                        ignored=len(outcomes) - len(to_publish))  # fmt: skip
+        return finish(202, body, fields, status)
 
+    async def publish(outcome: Publish, fields: dict[str, Any]) -> tuple[Response | None, str]:
+        """Publish one message: (None, "published" | "duplicate"), or (the refusal to answer, "")."""
         try:
             result = await publisher.publish(
-                name=name,
+                name=outcome.name,
                 correlation_key=outcome.correlation_key,
                 variables=outcome.variables,
                 ttl_ms=ttl_ms if outcome.ttl_ms is None else outcome.ttl_ms,
@@ -131,23 +149,21 @@ def create_app(
         except PublisherBusy as exc:
             fields["reason"] = str(exc)
             body = {"error": "zeebe_busy", "detail": "the workflow engine is under load, retry later"}
-            return finish(429, body, fields, "backpressure", retry_after)
+            return finish(429, body, fields, "backpressure", retry_after), ""
         except PublisherUnavailable as exc:
             fields["reason"] = str(exc)
             body = {"error": "zeebe_unavailable", "detail": "the workflow engine is unavailable, retry later"}
-            return finish(503, body, fields, "unavailable", retry_after)
+            return finish(503, body, fields, "unavailable", retry_after), ""
         except PublishRejected as exc:
             # Retrying cannot help: a 4xx tells the provider to stop; an operator looks at the code.
             fields["reason"] = str(exc)
             fields["grpc_code"] = exc.code
             body = {"error": "rejected", "detail": "the workflow engine rejected this message"}
-            return finish(422, body, fields, "rejected", level="error")
+            return finish(422, body, fields, "rejected", level="error"), ""
         except Exception as exc:  # a bug or an unforeseen failure: the provider retries on 5xx
             fields["reason"] = type(exc).__name__
-            return finish(500, {"error": "internal_error"}, fields, "error")
-
-        outcome = "duplicate" if result.duplicate else "published"
-        return finish(202, {"status": outcome, "message": name}, fields, outcome)
+            return finish(500, {"error": "internal_error"}, fields, "error"), ""
+        return None, "duplicate" if result.duplicate else "published"
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "alive"})

@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 from starlette.requests import ClientDisconnect, Request
 
 from workers.bridge.sources import WebhookSource, as_source
+from workers import config
 from workers.config import BridgeSettings, ProviderSettings
 from workers.signing import SignatureError, WebhookVerifier
 
@@ -67,8 +68,9 @@ def build_verifiers(provider: ProviderSettings | None = None, *, dev: bool, hr: 
     if hr is not None:
         overrides[HR_SOURCE] = hr
     sources: dict[str, WebhookSource] = {}
+    enabled = None if dev else config.bridge().sources
     for plugin in plugins():
-        if plugin.source is None:
+        if plugin.source is None or (enabled is not None and plugin.name not in enabled):
             continue
         own = overrides[plugin.name] if plugin.name in overrides else plugin.settings()
         # Contractize calls back on the path its callback URL names; every other sender on its own name.

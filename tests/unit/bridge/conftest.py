@@ -15,10 +15,12 @@ from .support import FakePublisher, verifiers
 
 @pytest.fixture(autouse=True)
 def hr_webhook_key(monkeypatch: pytest.MonkeyPatch):
-    """A real-looking BambooHR key: outside development the bridge refuses to start without one."""
+    """Real-looking secrets of the other webhook senders (plug-ins): outside development the bridge refuses
+    to start without one for each sender it serves."""
     from workers import config
 
     monkeypatch.setenv("BAMBOOHR_WEBHOOK_PRIVATE_KEY", "a-real-bamboohr-webhook-key-for-unit-tests")
+    monkeypatch.setenv("HUBSPOT_CLIENT_SECRET", "a-real-hubspot-client-secret-for-unit-tests")
     config.clear_cache()
     yield
     config.clear_cache()

@@ -59,7 +59,7 @@ def test_without_a_secret_outside_dev_no_verifier_is_built():
 def test_the_dev_secret_is_refused_outside_dev_and_used_in_dev():
     with pytest.raises(SecretProblem, match="development value"):
         build_verifiers(provider(webhook_secret=DEV_WEBHOOK_SECRET), dev=False)
-    assert sorted(build_verifiers(provider(), dev=True)) == sorted([PROVIDER, "bamboohr"])
+    assert {PROVIDER, "bamboohr"} <= set(build_verifiers(provider(), dev=True))
 
 
 async def test_rotation_accepts_the_current_and_the_previous_secret_and_nothing_else(settings: BridgeSettings):
