@@ -49,6 +49,7 @@ class Plugin:
 REGISTRY: tuple[str, ...] = (
     "workers.providers.contractize.plugin",
     "workers.hr.plugin",
+    "workers.providers.spotdraft.plugin",
     "workers.crm.plugin",
 )
 

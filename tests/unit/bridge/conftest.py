@@ -21,6 +21,8 @@ def hr_webhook_key(monkeypatch: pytest.MonkeyPatch):
 
     monkeypatch.setenv("BAMBOOHR_WEBHOOK_PRIVATE_KEY", "a-real-bamboohr-webhook-key-for-unit-tests")
     monkeypatch.setenv("HUBSPOT_CLIENT_SECRET", "a-real-hubspot-client-secret-for-unit-tests")
+    # base64 of 48 bytes: SpotDraft's workspace hmac_key is base64
+    monkeypatch.setenv("SPOTDRAFT_WEBHOOK_HMAC_KEY", "YS1yZWFsLXNwb3RkcmFmdC1obWFjLWtleS1mb3ItdW5pdC10ZXN0cy0xMjM0NTY3OA==")
     config.clear_cache()
     yield
     config.clear_cache()
