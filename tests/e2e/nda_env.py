@@ -34,7 +34,13 @@ from workers.config import (
     SandboxSettings,
     WorkerSettings,
 )
+from workers.crm.settings import HubSpotSandboxSettings, HubSpotSettings
 from workers.hr.settings import DEV_BAMBOOHR_API_KEY, DEV_BAMBOOHR_WEBHOOK_KEY, BambooHrSettings, HrSandboxSettings
+from workers.providers.spotdraft.settings import SpotDraftSandboxSettings, SpotDraftSettings
+from workers.sandbox.hubspot.server import HubSpotSandboxServer
+from workers.sandbox.hubspot.state import CrmSandboxState
+from workers.sandbox.spotdraft.server import SpotDraftSandboxServer
+from workers.sandbox.spotdraft.state import SdSandboxState
 from workers.sandbox.bamboohr.server import HrSandboxServer
 from workers.sandbox.bamboohr.state import HrSandboxState
 from workers.sandbox.server import SandboxServer
@@ -96,6 +102,8 @@ class NdaEnv:
     sandbox: SandboxServer
     hr: HrSandboxServer
     hr_settings: BambooHrSettings
+    spotdraft: SpotDraftSandboxServer
+    crm: HubSpotSandboxServer
     bridge_url: str
     provider_settings: ProviderSettings
     dms_root: Path
@@ -129,10 +137,16 @@ class NdaEnv:
 
     async def hr_post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """The HR sandbox's control plane (``/_sandbox/hire``, ``/_sandbox/webhooks/send``, ...)."""
-        async with httpx.AsyncClient(base_url=self.hr.base_url, timeout=60, trust_env=False) as http:
-            response = await http.post(path, json=body)
-        response.raise_for_status()
-        return response.json()
+        return await control(self.hr.base_url, "POST", path, body)
+
+    async def crm_control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """The CRM (HubSpot) sandbox's control plane (``/_sandbox/deals/{id}/close``, ...)."""
+        return await control(self.crm.base_url, method, path, body)
+
+    async def spotdraft_control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """The SpotDraft sandbox's control plane (``/_sandbox/contracts/{id}/sign``, ...)."""
+        return await control(self.spotdraft.base_url, method, path, body)
+
 
     async def start_worker(self) -> None:
         self.worker = build_worker(self.channel, self.deps, self.worker_settings)
@@ -169,6 +183,14 @@ class NdaEnv:
         }
 
 
+async def control(base_url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    # async: the sandboxes' webhooks go to the bridge, which serves from the test's event loop
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, trust_env=False) as http:
+        response = await http.request(method, path, json=body)
+    response.raise_for_status()
+    return response.json() if response.content else None
+
+
 @asynccontextmanager
 async def nda_env(address: str, tmp: Path, **worker_overrides: Any):
     collector = LogCollector()
@@ -192,16 +214,27 @@ async def nda_env(address: str, tmp: Path, **worker_overrides: Any):
     ), HrSandboxState(), port=0).start()  # fmt: skip
     hr_settings = BambooHrSettings(base_url=hr.base_url, company="sandbox", company_id="1", timeout_s=5.0,
                                    api_key=DEV_BAMBOOHR_API_KEY, webhook_private_key=DEV_BAMBOOHR_WEBHOOK_KEY)  # fmt: skip
+    bridge_url = f"http://127.0.0.1:{bridge_port}"
+    spotdraft = SpotDraftSandboxServer(SpotDraftSandboxSettings(webhook_url=f"{bridge_url}/webhooks/spotdraft"),
+                                       SdSandboxState(), port=0).start()  # fmt: skip
+    crm = HubSpotSandboxServer(HubSpotSandboxSettings(webhook_url=f"{bridge_url}/webhooks/hubspot"),
+                               CrmSandboxState(), port=0).start()  # fmt: skip
+    # v3 signatures cover the URL the CRM sent to: the bridge verifies against the same one.
+    plugin_settings = {
+        "spotdraft": SpotDraftSettings(base_url=f"{spotdraft.base_url}/api", timeout_s=5.0),
+        "hubspot": HubSpotSettings(base_url=crm.base_url, webhook_url=f"{bridge_url}/webhooks/hubspot", timeout_s=5.0),
+    }
     channel = create_insecure_channel(grpc_address=address, channel_options=CHANNEL_OPTIONS)
     client = ZeebeClient(channel, max_connection_retries=-1)  # pyzeebe's default 10 closes the shared channel
-    verifiers = build_verifiers(provider_settings, dev=True, hr=hr_settings)
+    verifiers = build_verifiers(provider_settings, dev=True, hr=hr_settings, settings=plugin_settings)
     bridge = BridgeServer(
         bridge_app(ZeebePublisher(client), verifiers, BridgeSettings(port=bridge_port)),
         port=bridge_port,
     )
     await bridge.astart()
     dms_root = tmp / "dms"
-    deps = build_deps(provider_settings, DmsSettings(root=dms_root), PiiSettings(), hr_settings=hr_settings)
+    deps = build_deps(provider_settings, DmsSettings(root=dms_root), PiiSettings(), hr_settings=hr_settings,
+                      settings=plugin_settings)  # fmt: skip
     worker_settings = WorkerSettings(**{
         "name": "e2e-nda",
         # ~0: no retry back-off in the engine. On 8.6.0 a job failed *with* a back-off is sometimes never
@@ -210,7 +243,7 @@ async def nda_env(address: str, tmp: Path, **worker_overrides: Any):
         "job_timeout_ms": {"contract.generate": 8_000},
         **worker_overrides,
     })
-    env = NdaEnv(address, client, sandbox, hr, hr_settings, f"http://127.0.0.1:{bridge_port}", provider_settings,
+    env = NdaEnv(address, client, sandbox, hr, hr_settings, spotdraft, crm, bridge_url, provider_settings,
                  dms_root, deps, channel, worker_settings, collector)  # fmt: skip
     await env.start_worker()
     try:
@@ -220,6 +253,8 @@ async def nda_env(address: str, tmp: Path, **worker_overrides: Any):
         await bridge.astop()
         sandbox.stop()
         hr.stop()
+        spotdraft.stop()
+        crm.stop()
         await deps.aclose()
         await channel.close()
         logging.getLogger().removeHandler(collector)
