@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from workers.sandbox import app as sandbox_app
+from workers.sandbox import faults as sandbox_faults
 from workers.sandbox.state import SandboxState
 
 from .support import Sandbox, bearer
@@ -86,7 +86,7 @@ _real_sleep = asyncio.sleep
 
 async def test_timeout_and_latency_delay_answers(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     sleeps = _RecordedSleeps()
-    monkeypatch.setattr(sandbox_app, "asyncio", sleeps)
+    monkeypatch.setattr(sandbox_faults, "asyncio", sleeps)  # the fault middleware's sleeps
     token = await sandbox.token()
     await sandbox.faults(timeout_next={"count": 1, "seconds": 0.2, "when": "before"})
     sleeps.calls.clear()

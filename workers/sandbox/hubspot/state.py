@@ -27,6 +27,9 @@ KNOWN_PROPERTIES: dict[str, frozenset[str]] = {
         "dealname", "dealstage", "pipeline", "amount", "closedate", "deal_currency_code", "dealtype",
         "description", "hubspot_owner_id", "contract_id", "contract_status", "contract_link",
         "contract_dms_location",
+        # the contract's key data, written back by deal.sync-crm
+        "contract_effective_date", "contract_value", "contract_term", "contract_renewal_date",
+        "contract_notice_period",
     }),
     "contacts": frozenset({"firstname", "lastname", "email", "phone", "jobtitle", "company", "address", "city",
                            "country"}),
