@@ -4,19 +4,26 @@
 
 from __future__ import annotations
 
-import structlog
-
 import json
 from typing import Any
 
+import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from workers.sandbox.bad_answers import LOGIN_PAGE
 from workers.sandbox.state import DocumentRecord, body_fingerprint
 from workers.sandbox.templates import INVALID_TYPE, MISSING, validate
-
-from workers.sandbox.common import _bearer, _document_view, _error, _has_scope, _sandbox, _valid_url, MAX_IDEMPOTENCY_KEY, SCOPE_DOCUMENTS_READ
+from workers.sandbox.common import (
+    MAX_IDEMPOTENCY_KEY,
+    SCOPE_DOCUMENTS_READ,
+    _bearer,
+    _document_view,
+    _error,
+    _has_scope,
+    _sandbox,
+    _valid_url,
+)
 
 log = structlog.get_logger(__name__)
 

@@ -20,11 +20,10 @@ Nothing here logs a secret, a token, a signature or a request body.
 
 from __future__ import annotations
 
-import structlog
-
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import structlog
-
 import json
 
+import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-
 from workers.sandbox.common import _error, _sandbox
 
 log = structlog.get_logger(__name__)

@@ -4,20 +4,18 @@ retries, duplicates, early and out-of-order deliveries as the fault knobs ask.
 
 from __future__ import annotations
 
-import structlog
-
 import asyncio
 import json
 from collections.abc import Coroutine
 from typing import Any
 
+import structlog
 import httpx
 
 from workers.config import SandboxSettings
 from workers.sandbox.pdf import render_pdf
 from workers.sandbox.state import DocumentRecord, SandboxState
 from workers.signing import sign
-
 from workers.sandbox.common import EVENT_FAILED, EVENT_READY, USER_AGENT
 
 log = structlog.get_logger(__name__)

@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-import structlog
-
 import asyncio
 import math
 
+import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workers.sandbox.bad_answers import trickling
 from workers.sandbox.state import SandboxState
-
 from workers.sandbox.common import API_PREFIXES, _STATUS_ERRORS, _error
 
 log = structlog.get_logger(__name__)

@@ -3,19 +3,17 @@
 
 from __future__ import annotations
 
-import structlog
-
 import base64
 import binascii
 import hmac
 from urllib.parse import parse_qsl, unquote_plus
 
+import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from workers.sandbox.templates import validate
-
-from workers.sandbox.common import _error, _sandbox, SCOPE_DOCUMENTS_READ, SCOPE_GENERATE_ANY
+from workers.sandbox.common import SCOPE_DOCUMENTS_READ, SCOPE_GENERATE_ANY, _error, _sandbox
 
 log = structlog.get_logger(__name__)
 
