@@ -27,6 +27,8 @@ Progress = Callable[[str], None]
 # One of the HR sandbox's seeded employees (workers.sandbox.bamboohr): the demo "hires" them.
 DEMO_EMPLOYEE_ID = "101"
 DEMO_TIMEOUT_S = 180.0
+# The CRM sandbox's seeded, complete deal (workers.sandbox.hubspot): the deal demo closes it.
+DEMO_DEAL_ID = "1001"
 
 
 def run_dev(profile: str, *, demo: bool, exit_after_demo: bool, progress: Progress) -> None:
@@ -98,8 +100,9 @@ async def _serve_all(
             progress(f"Tasklist: {stack.tasklist_url}")
         if demo:
             hr_url = f"http://{specs['bamboohr'].host}:{specs['bamboohr'].port}"
-            tasks.append(asyncio.create_task(_demo(hr_url, deps.hr_settings, progress,
-                                                   stop if exit_after_demo else None)))  # fmt: skip
+            crm_url = f"http://{specs['hubspot'].host}:{specs['hubspot'].port}"
+            tasks.append(asyncio.create_task(_demos(hr_url, crm_url, deps, progress,
+                                                    stop if exit_after_demo else None)))  # fmt: skip
         progress("running; Ctrl-C stops everything")
         await stop.wait()
     finally:
@@ -120,6 +123,43 @@ async def _serve_all(
 
 def profile_has_operate(stack: LocalStack) -> bool:
     return stack.profile == "full"
+
+
+async def _demos(hr_url: str, crm_url: str, deps: Any, progress: Progress, stop: asyncio.Event | None) -> None:
+    """The NDA demo, then the deal demo; ``stop`` is set when both ended (``--exit-after-demo``)."""
+    await _demo(hr_url, deps.hr_settings, progress, None)
+    await _deal_demo(crm_url, progress)
+    if stop is not None:
+        stop.set()
+
+
+async def _deal_demo(crm_url: str, progress: Progress) -> None:
+    """Close the CRM sandbox's deal 1001 (signed Closed-Won webhook -> bridge -> deal-contract); the SpotDraft
+    sandbox's counterparty signs by itself; wait until the deal shows the synced contract."""
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(base_url=crm_url, timeout=30, trust_env=False) as http:
+            closed = (await http.post(f"/_sandbox/deals/{DEMO_DEAL_ID}/close")).json()
+            statuses = [d.get("status") for d in closed.get("deliveries", [])]
+            progress(f"demo: CRM deal {DEMO_DEAL_ID} closed won; signed webhook -> bridge answered {statuses}")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + DEMO_TIMEOUT_S
+            while True:
+                record = (await http.get(f"/_sandbox/deals/{DEMO_DEAL_ID}")).json()
+                props = record.get("properties", {})
+                if props.get("contract_status") in ("EXECUTED", "DECLINED", "VOIDED"):
+                    break
+                if loop.time() > deadline:
+                    raise TimeoutError("no synced contract on the deal")
+                await asyncio.sleep(1.0)
+    except Exception as exc:  # keep serving: the instance is visible in Operate
+        progress(f"demo: the deal flow did not finish ({type(exc).__name__}); look for it in Operate")
+        return
+    synced = {k: v for k, v in sorted(props.items()) if k.startswith("contract_")}
+    progress(f"demo: SpotDraft contract {props.get('contract_id')} {props.get('contract_status')}; "
+             f"executed PDF filed at {props.get('contract_dms_location')}")
+    progress(f"demo: CRM deal {DEMO_DEAL_ID} now has {json.dumps(synced, sort_keys=True)}")
 
 
 async def _demo(hr_url: str, hr: Any, progress: Progress, stop: asyncio.Event | None) -> None:

@@ -48,6 +48,8 @@ def _sandbox(settings: Any, bridge_url: str) -> SandboxSpec:
     sandbox = spotdraft_sandbox()
     if "webhook_url" not in sandbox.model_fields_set:
         sandbox = sandbox.model_copy(update={"webhook_url": f"{bridge_url}/webhooks/spotdraft"})
+    if "auto_sign_after_s" not in sandbox.model_fields_set:  # in `make run` the counterparty signs by itself
+        sandbox = sandbox.model_copy(update={"auto_sign_after_s": 3.0})
     return SandboxSpec(create_app(sandbox, SdSandboxState()), sandbox.host, sandbox.port,
                        "SpotDraft sandbox (API v2.1)")  # fmt: skip
 
