@@ -6,6 +6,8 @@ duplicated/out-of-order webhooks, repeated closes, BPMN errors, bad signatures a
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.conftest import SESSION_STARTED_MS
@@ -103,9 +105,15 @@ async def test_a_declined_signature_ends_on_its_path_and_syncs_declined(env: Nda
 async def test_a_webhook_that_never_arrives_is_reconciled_through_the_status_endpoint(env: NdaEnv) -> None:
     deal_id = await new_deal(env)
     await env.spotdraft_control("POST", "/_sandbox/faults", {"webhook_enabled": False})
-    await env.client.run_process("deal-contract", variables={"dealId": deal_id, "reconcileAfter": "PT2S"})
+    # started by API (no provider variable given): the flow names its provider itself
+    running = asyncio.create_task(env.client.run_process_with_result(
+        "deal-contract", variables={"dealId": deal_id, "reconcileAfter": "PT2S"}, timeout=240_000))
     contract = await sent_contract(env, deal_id)
     await env.spotdraft_control("POST", f"/_sandbox/contracts/{contract.composite_id}/sign")
+    result = await running
+    v = result.variables
+    assert v["provider"] == "spotdraft" and v["contractStatus"] == "EXECUTED" and v["statusChecks"] >= 1
+    assert v["crmSync"]["status"] == "EXECUTED" and v["contractId"] == contract.composite_id
     await crm_status(env, deal_id, "EXECUTED")
 
 
