@@ -72,6 +72,37 @@ async def _signal_when_started(server: uvicorn.Server, ready_event: _Settable | 
         ready_event.set()
 
 
+async def serve_app(
+    app: Any,
+    settings: Any,
+    ready_event: _Settable | None = None,
+    *,
+    sock: socket.socket | None = None,
+    log_level: str = "info",
+    server_holder: list[uvicorn.Server] | None = None,
+    label: str = "contractize",
+) -> None:
+    """Serve ``app`` on ``settings.host:settings.port`` (or on ``sock``) until stopped; any sandbox.
+
+    ``ready_event`` (an ``asyncio.Event`` or a ``threading.Event``) is set once the server accepts
+    connections. Cancel the task, send SIGINT/SIGTERM (main thread) or set ``should_exit`` on the
+    ``uvicorn.Server`` appended to ``server_holder`` to stop it.
+    """
+    server = _uvicorn_server(app, settings, log_level)
+    if server_holder is not None:
+        server_holder.append(server)
+    watcher = asyncio.create_task(_signal_when_started(server, ready_event))
+    address = sock.getsockname() if sock is not None else (settings.host, settings.port)
+    log.info("sandbox.serving", sandbox=label, host=address[0], port=address[1])
+    if not _is_loopback(str(address[0])):
+        log.warning("sandbox.not_loopback", host=address[0], hint="the /_sandbox control plane has no auth")
+    try:
+        await server.serve(sockets=[sock] if sock is not None else None)
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+
+
 async def serve(
     settings: SandboxSettings | None = None,
     state: SandboxState | None = None,
@@ -82,35 +113,27 @@ async def serve(
     log_level: str = "info",
     server_holder: list[uvicorn.Server] | None = None,
 ) -> None:
-    """Serve the sandbox on ``settings.host:settings.port`` (or on ``sock``) until stopped.
-
-    ``ready_event`` (an ``asyncio.Event`` or a ``threading.Event``) is set once the server accepts
-    connections. Cancel the task, send SIGINT/SIGTERM (main thread) or set ``should_exit`` on the
-    ``uvicorn.Server`` appended to ``server_holder`` to stop it.
-    """
+    """The Contractize sandbox (``serve_app`` with its app)."""
     settings = settings or sandbox_settings()
-    app = create_app(settings, state, webhook_transport=webhook_transport)
-    server = _uvicorn_server(app, settings, log_level)
-    if server_holder is not None:
-        server_holder.append(server)
-    watcher = asyncio.create_task(_signal_when_started(server, ready_event))
-    address = sock.getsockname() if sock is not None else (settings.host, settings.port)
-    log.info("sandbox.serving", host=address[0], port=address[1])
-    if not _is_loopback(str(address[0])):
-        log.warning("sandbox.not_loopback", host=address[0], hint="the /_sandbox control plane has no auth")
-    try:
-        await server.serve(sockets=[sock] if sock is not None else None)
-    finally:
-        watcher.cancel()
-        await asyncio.gather(watcher, return_exceptions=True)
+    await serve_app(create_app(settings, state, webhook_transport=webhook_transport), settings, ready_event,
+                    sock=sock, log_level=log_level, server_holder=server_holder)  # fmt: skip
 
 
 class SandboxServer:
-    """The sandbox on a real loopback port, in a background thread (for tests and dev tools).
+    """A sandbox on a real loopback port, in a background thread (for tests and dev tools).
+
+    This class serves the Contractize sandbox; the other sandboxes subclass it, setting ``label`` and
+    ``app()`` (their settings and state come in through ``__init__``).
 
     >>> with SandboxServer(port=0) as server:   # doctest: +SKIP
     ...     httpx.get(server.base_url + "/_sandbox/health")
     """
+
+    label = "contractize"
+
+    def app(self, settings: Any) -> Any:
+        """The ASGI app to serve (called in the server's thread, with the bound port in ``settings``)."""
+        return create_app(settings, self.state, webhook_transport=self._webhook_transport)
 
     def __init__(
         self,
@@ -148,7 +171,7 @@ class SandboxServer:
 
     def start(self, timeout: float = 10.0) -> "SandboxServer":
         if self._thread is not None:
-            raise RuntimeError("the sandbox server is already running")
+            raise RuntimeError(f"the {self.label} sandbox server is already running")
         self._sock = bind_socket(self.host, self._port)
         self._bound_port = self._sock.getsockname()[1]
         settings = self.settings.model_copy(update={"port": self.port})
@@ -157,32 +180,23 @@ class SandboxServer:
 
         def run() -> None:
             try:
-                asyncio.run(
-                    serve(
-                        settings,
-                        self.state,
-                        self._ready,
-                        sock=self._sock,
-                        webhook_transport=self._webhook_transport,
-                        log_level=self._log_level,
-                        server_holder=self._servers,
-                    )
-                )
+                asyncio.run(serve_app(self.app(settings), settings, self._ready, sock=self._sock,
+                                      log_level=self._log_level, server_holder=self._servers, label=self.label))
             except BaseException as exc:  # reported by start()
                 self._error = exc
 
-        self._thread = threading.Thread(target=run, name=f"sandbox:{self.port}", daemon=True)
+        self._thread = threading.Thread(target=run, name=f"sandbox-{self.label}:{self.port}", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._error is not None or not self._thread.is_alive():
                 self._cleanup()
-                raise RuntimeError(f"the sandbox server did not start: {self._error!r}")
+                raise RuntimeError(f"the {self.label} sandbox server did not start: {self._error!r}")
             if self._ready.is_set() and self._port_answers():
                 return self
             time.sleep(0.02)
         self.stop()
-        raise TimeoutError(f"the sandbox server did not answer on {self.base_url} within {timeout}s")
+        raise TimeoutError(f"the {self.label} sandbox server did not answer on {self.base_url} within {timeout}s")
 
     def _port_answers(self) -> bool:
         try:
