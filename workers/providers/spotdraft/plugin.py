@@ -6,6 +6,7 @@ Its webhook source turns lifecycle events into ``contract-executed`` / ``contrac
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from workers.plugins import Plugin, SandboxSpec
@@ -50,7 +51,9 @@ def _sandbox(settings: Any, bridge_url: str) -> SandboxSpec:
         sandbox = sandbox.model_copy(update={"webhook_url": f"{bridge_url}/webhooks/spotdraft"})
     if "auto_sign_after_s" not in sandbox.model_fields_set:  # in `make run` the counterparty signs by itself
         sandbox = sandbox.model_copy(update={"auto_sign_after_s": 3.0})
-    return SandboxSpec(create_app(sandbox, SdSandboxState()), sandbox.host, sandbox.port,
+    # Ids from the clock: the DMS (which outlives a run) files executed contracts by id.
+    state = SdSandboxState(first_contract_id=int(time.time()) % 10**8 * 10)
+    return SandboxSpec(create_app(sandbox, state), sandbox.host, sandbox.port,
                        "SpotDraft sandbox (API v2.1)")  # fmt: skip
 
 

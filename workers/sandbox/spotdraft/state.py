@@ -107,9 +107,13 @@ class RateLimiter:
 
 
 class SdSandboxState:
-    def __init__(self, *, clock: Callable[[], float] = time.time, rate_limit_per_s: int = 10) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.time, rate_limit_per_s: int = 10,
+                 first_contract_id: int = FIRST_CONTRACT_ID) -> None:  # fmt: skip
         self.clock = clock
         self.rate_limit_per_s = rate_limit_per_s
+        # Where contract ids start (``make run`` starts them from the clock: a real workspace never hands
+        # out an id twice, and the DMS files executed contracts by id across runs).
+        self.first_contract_id = first_contract_id
         # First back-off of webhook retries (doubled each retry); tests set 0.
         self.webhook_retry_base_s = 0.2
         self.templates: dict[int, TemplateDef] = dict(TEMPLATES)
@@ -147,7 +151,7 @@ class SdSandboxState:
 
     def create(self, template: TemplateDef, data: dict[str, Any], counterparties: list[dict[str, Any]],
                external_metadata: dict[str, Any], name: str | None) -> SdContract:  # fmt: skip
-        contract_id = max(self.contracts, default=FIRST_CONTRACT_ID - 1) + 1
+        contract_id = max(self.contracts, default=self.first_contract_id - 1) + 1
         contract = SdContract(
             contract_id=contract_id, template_id=template.template_id, name=name or template.title,
             data=copy.deepcopy(data), counterparties=copy.deepcopy(counterparties),
