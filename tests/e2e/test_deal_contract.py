@@ -114,6 +114,7 @@ async def test_a_webhook_that_never_arrives_is_reconciled_through_the_status_end
     v = result.variables
     assert v["provider"] == "spotdraft" and v["contractStatus"] == "EXECUTED" and v["statusChecks"] >= 1
     assert v["crmSync"]["status"] == "EXECUTED" and v["contractId"] == contract.composite_id
+    assert v["outcome"] == "executed"
     await crm_status(env, deal_id, "EXECUTED")
 
 
@@ -150,12 +151,12 @@ async def test_the_same_event_twice_and_the_same_deal_closed_twice_make_one_cont
     assert len(contracts_for(env, deal_id)) == 1
 
 
-@pytest.mark.parametrize(("variables", "code", "fields"), [
-    ({"templateId": 999}, "TEMPLATE_NOT_FOUND", None),
-    ({}, "CONTRACT_DATA_INVALID", ["deal.amount"]),
+@pytest.mark.parametrize(("variables", "code", "fields", "outcome"), [
+    ({"templateId": 999}, "TEMPLATE_NOT_FOUND", None, "rejected_template_not_found"),
+    ({}, "CONTRACT_DATA_INVALID", ["deal.amount"], "rejected_invalid_data"),
 ])
 async def test_unknown_template_and_missing_data_are_bpmn_errors_naming_the_fields(
-        env: NdaEnv, variables: dict, code: str, fields: list | None) -> None:  # fmt: skip
+        env: NdaEnv, variables: dict, code: str, fields: list | None, outcome: str) -> None:  # fmt: skip
     deal_id = await new_deal(env, amount=None if code == "CONTRACT_DATA_INVALID" else "24000")
     result = await env.client.run_process_with_result("deal-contract", variables={"dealId": deal_id, **variables},
                                                       timeout=180_000)  # fmt: skip
@@ -165,6 +166,7 @@ async def test_unknown_template_and_missing_data_are_bpmn_errors_naming_the_fiel
         assert error["fields"] == fields
     assert "alex.doe@example.com" not in str(error)
     assert contracts_for(env, deal_id) == []
+    assert result.variables["outcome"] == outcome
 
 
 @pytest.mark.parametrize("signature", ["forged", "stale", "missing"])

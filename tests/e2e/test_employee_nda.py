@@ -74,6 +74,7 @@ async def test_happy_path_files_the_pdf_with_pruned_metadata(env: NdaEnv) -> Non
     assert env.hr_state.updates_of("E-100") == 1
     assert v["hrSync"] == {"system": "bamboohr", "outcome": "filed",
                            "fieldsWritten": ["customNDADocument", "customNDAStatus"]}  # fmt: skip
+    assert v["outcome"] == "filed"  # what an operator filters on in Operate
 
 
 async def test_webhook_before_the_catch_event_still_correlates(env: NdaEnv) -> None:
@@ -154,6 +155,7 @@ async def test_invalid_employee_ends_on_the_error_path_naming_the_fields(env: Nd
     # HR learns why, by field name
     assert env.hr_record("E-104")["customNDAStatus"] == "nda-001 rejected (invalid or missing: employee_email, start_date)"
     assert result.variables["hrSync"]["outcome"] == "rejected"
+    assert result.variables["outcome"] == "rejected_invalid_data"
 
 
 async def test_provider_5xx_twice_then_ok_completes(env: NdaEnv) -> None:

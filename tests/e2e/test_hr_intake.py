@@ -132,6 +132,7 @@ async def test_an_employee_the_hr_system_does_not_know_ends_on_a_named_path(env:
                                                       timeout=180_000)  # fmt: skip
     error = result.variables["contractError"]
     assert error["code"] == "EMPLOYEE_NOT_FOUND" and "H-404" in error["message"]
+    assert result.variables["outcome"] == "rejected_not_in_hr"
     assert "documentId" not in result.variables and env.documents_for("H-404") == []
     # not a crash loop: the BPMN error was thrown once, no job failed or was retried (the worker logs the
     # outcome once Zeebe acknowledged it, which can be just after the instance completed)
