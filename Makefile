@@ -15,7 +15,13 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
-install: $(STAMP)
+# Camunda's BPMN linter (bpmnlint + camunda-compat), pinned in tools/bpmnlint/package-lock.json.
+BPMNLINT := tools/bpmnlint/node_modules/.bin/bpmnlint
+$(BPMNLINT): tools/bpmnlint/package-lock.json
+	cd tools/bpmnlint && npm ci --no-audit --no-fund --silent
+	@touch $(BPMNLINT)
+
+install: $(STAMP) $(BPMNLINT)
 
 fetch: install
 	$(BIN)/contract-workers fetch --profile full

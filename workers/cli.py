@@ -138,7 +138,9 @@ def element_templates_cmd(output: Path | None, check: bool) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def deploy(paths: tuple[Path, ...]) -> None:
     """Deploy BPMN files (default: every file under bpmn/)."""
-    files = [str(p) for p in paths] or [str(p) for p in sorted(BPMN_DIR.glob("*.bpmn"))]
+    from workers.deployables import deployables
+
+    files = [str(p) for p in paths] or [str(p) for p in deployables(BPMN_DIR)]
     if not files:
         _fail(f"no .bpmn files found under {BPMN_DIR}")
     from workers.zeebe import deployed_processes

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from pyzeebe import ZeebeClient, create_insecure_channel
 
+from workers.deployables import deployables
+
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 
 
@@ -21,7 +23,7 @@ async def deploy_all(client: ZeebeClient, timeout: float = 120.0) -> None:
     deadline = loop.time() + timeout
     while True:
         try:
-            await client.deploy_resource(*[str(p) for p in sorted(BPMN_DIR.glob("*.bpmn"))])
+            await client.deploy_resource(*[str(p) for p in deployables(BPMN_DIR)])
             return
         except (ZeebeDeadlineExceeded, ZeebeGatewayUnavailableError, ZeebeBackPressureError):
             if loop.time() > deadline:

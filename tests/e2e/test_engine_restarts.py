@@ -30,6 +30,7 @@ from pyzeebe.proto.gateway_pb2 import SetVariablesRequest
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
 from tests.conftest import _SUFFIX, SLOT
+from workers.deployables import deployables
 from tests.e2e.conftest import BPMN_DIR, eventually
 from tests.e2e.nda_env import nda_env
 from workers.config import devstack
@@ -120,7 +121,7 @@ async def test_200_instances_complete_through_12_broker_restarts(restart_stack: 
     channel = create_insecure_channel(grpc_address=stack.gateway_address, channel_options=CHANNEL_OPTIONS)
     client = ZeebeClient(channel, max_connection_retries=-1)
     stub = GatewayStub(channel)
-    await client.deploy_resource(*[str(p) for p in sorted(BPMN_DIR.glob("*.bpmn"))])
+    await client.deploy_resource(*[str(p) for p in deployables(BPMN_DIR)])
     async with nda_env(stack.gateway_address, tmp_path) as env:
         # Quick webhooks, quick retries, and short job timeouts so a job whose completion was lost in a
         # restart comes back within seconds (the handlers take milliseconds).

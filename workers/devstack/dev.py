@@ -18,7 +18,7 @@ from typing import Any
 from pyzeebe import ZeebeClient
 
 from workers import config
-from workers.config import PROJECT_ROOT, ZeebeSettings
+from workers.config import ZeebeSettings
 from workers.devstack.stack import LocalStack
 from workers.serving import embedded_server
 
@@ -91,7 +91,9 @@ async def _serve_all(
             progress(f"{spec.label} on http://{spec.host}:{spec.port}")
         progress(f"webhook bridge on {bridge_url} (POST /webhooks/{{{', '.join(sorted(verifiers))}}})")
         tasks.append(asyncio.create_task(worker.work()))
-        files = [str(p) for p in sorted((PROJECT_ROOT / "bpmn").glob("*.bpmn"))]
+        from workers.deployables import deployables
+
+        files = [str(p) for p in deployables()]
         deployment = await client.deploy_resource(*files)
         for process in deployed_processes(deployment):
             progress(f"deployed {process.bpmn_process_id} v{process.version}")
