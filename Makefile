@@ -15,13 +15,14 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
-# Camunda's BPMN linter (bpmnlint + camunda-compat), pinned in tools/bpmnlint/package-lock.json.
-BPMNLINT := tools/bpmnlint/node_modules/.bin/bpmnlint
-$(BPMNLINT): tools/bpmnlint/package-lock.json
-	cd tools/bpmnlint && npm ci --no-audit --no-fund --silent
-	@touch $(BPMNLINT)
+# Camunda's own tools (bpmnlint + camunda-compat, the element-template JSON Schema), pinned in
+# tools/camunda/package-lock.json; tests/unit/test_camunda_tools.py runs them.
+CAMUNDA_TOOLS := tools/camunda/node_modules/.installed
+$(CAMUNDA_TOOLS): tools/camunda/package-lock.json
+	cd tools/camunda && npm ci --no-audit --no-fund --silent
+	@touch $(CAMUNDA_TOOLS)
 
-install: $(STAMP) $(BPMNLINT)
+install: $(STAMP) $(CAMUNDA_TOOLS)
 
 fetch: install
 	$(BIN)/contract-workers fetch --profile full

@@ -92,6 +92,7 @@ def _template(spec: Any) -> dict[str, Any]:
         "version": TEMPLATE_VERSION,
         "description": _description(spec),
         "category": dict(CATEGORY),
+        "engines": {"camunda": "^8.6"},
         "appliesTo": ["bpmn:Task"],
         "elementType": {"value": "bpmn:ServiceTask"},
         "groups": [{"id": gid, "label": label} for gid, label in GROUPS.items() if gid in used],
