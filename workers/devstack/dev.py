@@ -129,7 +129,7 @@ def profile_has_operate(stack: LocalStack) -> bool:
 
 async def _demos(hr_url: str, crm_url: str, deps: Any, progress: Progress, stop: asyncio.Event | None) -> None:
     """The NDA demo, then the deal demo; ``stop`` is set when both ended (``--exit-after-demo``)."""
-    await _demo(hr_url, deps.hr_settings, progress, None)
+    await _demo(hr_url, deps.hr_settings, progress)
     await _deal_demo(crm_url, progress)
     if stop is not None:
         stop.set()
@@ -145,16 +145,10 @@ async def _deal_demo(crm_url: str, progress: Progress) -> None:
             closed = (await http.post(f"/_sandbox/deals/{DEMO_DEAL_ID}/close")).json()
             statuses = [d.get("status") for d in closed.get("deliveries", [])]
             progress(f"demo: CRM deal {DEMO_DEAL_ID} closed won; signed webhook -> bridge answered {statuses}")
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + DEMO_TIMEOUT_S
-            while True:
-                record = (await http.get(f"/_sandbox/deals/{DEMO_DEAL_ID}")).json()
-                props = record.get("properties", {})
-                if props.get("contract_status") in ("EXECUTED", "DECLINED", "VOIDED"):
-                    break
-                if loop.time() > deadline:
-                    raise TimeoutError("no synced contract on the deal")
-                await asyncio.sleep(1.0)
+            record = await _poll_until(
+                lambda: _json(http, f"/_sandbox/deals/{DEMO_DEAL_ID}"),
+                lambda found: found.get("properties", {}).get("contract_status") in ("EXECUTED", "DECLINED", "VOIDED"))
+            props = record.get("properties", {})
     except Exception as exc:  # keep serving: the instance is visible in Operate
         progress(f"demo: the deal flow did not finish ({type(exc).__name__}); look for it in Operate")
         return
@@ -164,7 +158,7 @@ async def _deal_demo(crm_url: str, progress: Progress) -> None:
     progress(f"demo: CRM deal {DEMO_DEAL_ID} now has {json.dumps(synced, sort_keys=True)}")
 
 
-async def _demo(hr_url: str, hr: Any, progress: Progress, stop: asyncio.Event | None) -> None:
+async def _demo(hr_url: str, hr: Any, progress: Progress) -> None:
     """Hire the demo employee in the HR sandbox and wait until their HR record shows the filed NDA."""
     import httpx
 
@@ -174,7 +168,8 @@ async def _demo(hr_url: str, hr: Any, progress: Progress, stop: asyncio.Event | 
             statuses = [d.get("status") for d in hired.get("deliveries", [])]
             progress(f"demo: HR hired employee {DEMO_EMPLOYEE_ID}; signed webhook {hired.get('eventId')} "
                      f"-> bridge answered {statuses}")  # fmt: skip
-            record = await _wait_for_hr_status(http, hr.nda_status_field, DEMO_TIMEOUT_S)
+            record = await _poll_until(lambda: _json(http, f"/_sandbox/employees/{DEMO_EMPLOYEE_ID}"),
+                                       lambda found: bool(found.get(hr.nda_status_field)))  # fmt: skip
     except Exception as exc:  # keep serving: the instance is visible in Operate
         progress(f"demo: did not finish ({type(exc).__name__}); look for the instance in Operate")
     else:
@@ -183,19 +178,23 @@ async def _demo(hr_url: str, hr: Any, progress: Progress, stop: asyncio.Event | 
         if location:
             progress(f"demo: NDA filed at {location}")
             metadata = Path(location).parent / "metadata.json"
-            if metadata.exists():
-                progress(f"demo: DMS metadata {json.dumps(json.loads(metadata.read_text()), sort_keys=True)}")
-    if stop is not None:
-        stop.set()
+            if metadata.exists():  # its keys only: the values include an allow-listed name
+                kept = sorted(json.loads(metadata.read_text()).get("metadata", {}))
+                progress(f"demo: DMS metadata fields {', '.join(kept)}")
 
 
-async def _wait_for_hr_status(http: Any, field: str, timeout_s: float) -> dict[str, Any]:
+async def _json(http: Any, path: str) -> dict[str, Any]:
+    return (await http.get(path)).json()
+
+
+async def _poll_until(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout_s: float = DEMO_TIMEOUT_S) -> Any:
+    """``await fetch()`` every second until ``done(result)``; ``TimeoutError`` after ``timeout_s``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while True:
-        record = (await http.get(f"/_sandbox/employees/{DEMO_EMPLOYEE_ID}")).json()
-        if record.get(field):
-            return record
+        found = await fetch()
+        if done(found):
+            return found
         if loop.time() > deadline:
-            raise TimeoutError(f"no {field} on the HR record within {timeout_s:.0f}s")
+            raise TimeoutError(f"the demo's result did not appear within {timeout_s:.0f}s")
         await asyncio.sleep(1.0)

@@ -129,11 +129,25 @@ class SandboxServer:
     ...     httpx.get(server.base_url + "/_sandbox/health")
     """
 
+    # What a sandbox declares (the other sandboxes override these four; see bamboohr/server.py).
     label = "contractize"
+    default_settings: Any = staticmethod(sandbox_settings)
+    new_state: Any = SandboxState
+    create_app: Any = staticmethod(create_app)
 
     def app(self, settings: Any) -> Any:
         """The ASGI app to serve (called in the server's thread, with the bound port in ``settings``)."""
-        return create_app(settings, self.state, webhook_transport=self._webhook_transport)
+        return self.create_app(settings, self.state, webhook_transport=self._webhook_transport)
+
+    @classmethod
+    async def serve(cls, settings: Any = None, state: Any = None, ready_event: _Settable | None = None, *,
+                    sock: socket.socket | None = None, webhook_transport: httpx.AsyncBaseTransport | None = None,
+                    log_level: str = "info", server_holder: list[uvicorn.Server] | None = None) -> None:  # fmt: skip
+        """Serve this sandbox until stopped, in the running event loop (the CLI, ``python -m``)."""
+        settings = settings or cls.default_settings()
+        app = cls.create_app(settings, state, webhook_transport=webhook_transport)
+        await serve_app(app, settings, ready_event, sock=sock, log_level=log_level, server_holder=server_holder,
+                        label=cls.label)  # fmt: skip
 
     def __init__(
         self,
@@ -144,8 +158,8 @@ class SandboxServer:
         webhook_transport: httpx.AsyncBaseTransport | None = None,
         log_level: str = "warning",
     ) -> None:
-        self.settings = settings or sandbox_settings()
-        self.state = state or SandboxState()
+        self.settings = settings or self.default_settings()
+        self.state = state or self.new_state()
         self._port = self.settings.port if port is None else port
         self._webhook_transport = webhook_transport
         self._log_level = log_level

@@ -1,56 +1,22 @@
-"""Run the BambooHR sandbox with uvicorn: ``serve()`` for the CLI / an asyncio task, ``HrSandboxServer`` for tests.
-
-Everything but the app comes from ``workers.sandbox.server`` (socket binding, uvicorn config, life cycle).
+"""The BambooHR sandbox on a real port: ``HrSandboxServer`` (tests: a background thread) and ``serve`` (the CLI,
+``python -m``). Everything but these declarations is ``workers.sandbox.server.SandboxServer``.
 """
 
 from __future__ import annotations
 
-import socket
-from typing import Any
-
-import httpx
-import uvicorn
-
 from workers.hr.settings import HrSandboxSettings, hr_sandbox
 from workers.sandbox.bamboohr.app import create_app
 from workers.sandbox.bamboohr.state import HrSandboxState
-from workers.sandbox.server import SandboxServer, _Settable, serve_app
-
-
-async def serve(
-    settings: HrSandboxSettings | None = None,
-    state: HrSandboxState | None = None,
-    ready_event: _Settable | None = None,
-    *,
-    sock: socket.socket | None = None,
-    webhook_transport: httpx.AsyncBaseTransport | None = None,
-    log_level: str = "info",
-    server_holder: list[uvicorn.Server] | None = None,
-) -> None:
-    """Serve the sandbox until stopped (see ``workers.sandbox.server.serve_app``)."""
-    settings = settings or hr_sandbox()
-    await serve_app(create_app(settings, state, webhook_transport=webhook_transport), settings, ready_event,
-                    sock=sock, log_level=log_level, server_holder=server_holder, label="bamboohr")  # fmt: skip
+from workers.sandbox.server import SandboxServer
 
 
 class HrSandboxServer(SandboxServer):
-    """The BambooHR sandbox on a real loopback port, in a background thread."""
-
     label = "bamboohr"
+    default_settings = staticmethod(hr_sandbox)
+    new_state = HrSandboxState
+    create_app = staticmethod(create_app)
     settings: HrSandboxSettings  # type: ignore[assignment]
     state: HrSandboxState  # type: ignore[assignment]
 
-    def __init__(
-        self,
-        settings: HrSandboxSettings | None = None,
-        state: HrSandboxState | None = None,
-        *,
-        port: int | None = None,
-        webhook_transport: httpx.AsyncBaseTransport | None = None,
-        log_level: str = "warning",
-    ) -> None:
-        super().__init__(settings or hr_sandbox(), state or HrSandboxState(),  # type: ignore[arg-type]
-                         port=port, webhook_transport=webhook_transport, log_level=log_level)  # fmt: skip
 
-    def app(self, settings: Any) -> Any:
-        return create_app(settings, self.state, webhook_transport=self._webhook_transport)
+serve = HrSandboxServer.serve
