@@ -22,7 +22,7 @@ $(CAMUNDA_TOOLS): tools/camunda/package-lock.json
 	cd tools/camunda && npm ci --no-audit --no-fund --silent
 	@touch $(CAMUNDA_TOOLS)
 
-install: $(STAMP) $(CAMUNDA_TOOLS)
+install: $(STAMP)
 
 fetch: install
 	$(BIN)/contract-workers fetch --profile full
@@ -30,13 +30,13 @@ fetch: install
 run: fetch
 	$(BIN)/contract-workers dev --profile full
 
-test: fetch
+test: fetch $(CAMUNDA_TOOLS)
 	$(BIN)/pytest
 
-test-unit: install
+test-unit: install $(CAMUNDA_TOOLS)
 	$(BIN)/pytest -m "not e2e"
 
-test-e2e: fetch
+test-e2e: fetch $(CAMUNDA_TOOLS)
 	$(BIN)/pytest -m e2e
 
 # The e2e suite (both profiles) 5 times in a row with one core kept busy; stops at the first failure.

@@ -1,5 +1,5 @@
 """The shipped artifacts, checked by Camunda's own tools (versions pinned in
-``tools/camunda/package-lock.json``; ``make install`` installs them with ``npm ci``):
+``tools/camunda/package-lock.json``; ``make test`` / ``make test-unit`` install them with ``npm ci``):
 
 * every diagram passes bpmnlint's recommended rules plus ``bpmnlint-plugin-camunda-compat`` for Camunda
   8.6, parsed with ``zeebe-bpmn-moddle``; warnings count as failures (a modeler sees what this sees);
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "camunda"
 BPMNLINT = TOOL / "node_modules" / ".bin" / "bpmnlint"
 TEMPLATE_SCHEMA = TOOL / "node_modules" / "@camunda" / "zeebe-element-templates-json-schema" / "resources" / "schema.json"
-NOT_INSTALLED = "Camunda's tools are not installed: run `make install` (npm ci in tools/camunda)"
+NOT_INSTALLED = "Camunda's tools are not installed: run `make test-unit` (npm ci in tools/camunda)"
 
 
 def test_every_diagram_passes_camundas_linter_without_a_warning() -> None:
